@@ -1,0 +1,51 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
+import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
+import { insufficientScope, routeNotDeclared, tokenMissing } from './bearer-challenge.js';
+import { type Principal } from './principal.js';
+import { RouteRequirements } from './route-requirement.js';
+
+/**
+ * Global authorization guard, installed by `SecureApiModule` after {@link JwtAuthGuard}: the
+ * principal must hold every scope of the route's `@Scopes()`. A route with neither `@Scopes()`
+ * nor `@Public()` is refused (default deny), whatever the route audit is set to.
+ */
+@Injectable()
+export class ScopesGuard implements CanActivate {
+  private readonly logger = new Logger('SecureApi');
+  private readonly requirements: RouteRequirements;
+  private readonly realm: string;
+
+  constructor(reflector: Reflector, @Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
+    this.requirements = new RouteRequirements(reflector);
+    this.realm = options.auth.realm;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const requirement = this.requirements.of(context);
+    if (requirement.kind === 'public') return true;
+    if (requirement.kind !== 'scopes') {
+      this.logger.warn(
+        `Access denied: ${context.getClass().name}.${context.getHandler().name} declares neither @Scopes() nor @Public()`,
+      );
+      throw routeNotDeclared();
+    }
+    if (context.getType() !== 'http') return false;
+    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
+    if (principal === undefined) throw tokenMissing(this.realm);
+    const granted = principal.scopes;
+    const missing = requirement.scopes.filter((scope) => !granted.includes(scope));
+    if (missing.length > 0) {
+      this.logger.warn(`Authorization denied: missing scope(s) ${missing.join(' ')}`);
+      throw insufficientScope(this.realm, missing);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Stable error codes. Every error this package raises carries one; HTTP errors carry the same
+ * code into the `code` member of their `application/problem+json` body, so clients and log
+ * queries can match on it without parsing messages.
+ *
+ * Codes are part of the public contract: they are never renamed, only added.
+ */
+export const SecureApiErrorCode = {
+  /** A module option is missing or invalid; raised at bootstrap. */
+  INVALID_OPTIONS: 'ERR_SECURE_API_INVALID_OPTIONS',
+  /** A route declares neither `@Scopes()` nor `@Public()` (route audit, or the runtime guard). */
+  ROUTE_NOT_DECLARED: 'ERR_SECURE_API_ROUTE_NOT_DECLARED',
+
+  /** 400: the request carries credentials in an unsupported or ambiguous way (RFC 6750 `invalid_request`). */
+  INVALID_REQUEST: 'ERR_SECURE_API_INVALID_REQUEST',
+  /** 401: no bearer token was sent to a protected route. */
+  TOKEN_MISSING: 'ERR_SECURE_API_TOKEN_MISSING',
+  /** 401: the bearer token failed verification (RFC 6750 `invalid_token`). */
+  TOKEN_INVALID: 'ERR_SECURE_API_TOKEN_INVALID',
+  /** 401: the bearer token is well formed and signed but expired (RFC 6750 `invalid_token`). */
+  TOKEN_EXPIRED: 'ERR_SECURE_API_TOKEN_EXPIRED',
+  /** 403: the token lacks a scope the route requires (RFC 6750 `insufficient_scope`). */
+  INSUFFICIENT_SCOPE: 'ERR_SECURE_API_INSUFFICIENT_SCOPE',
+
+  /** 4xx raised by the framework or the application without a more specific code. */
+  HTTP_ERROR: 'ERR_SECURE_API_HTTP_ERROR',
+  /** 404: no route matches. */
+  NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',
+  /** 500: an unexpected error; its details go only to the log. */
+  INTERNAL: 'ERR_SECURE_API_INTERNAL',
+
+  /** The JWKS could not be fetched, parsed or used. Never sent to clients. */
+  JWKS_UNAVAILABLE: 'ERR_SECURE_API_JWKS_UNAVAILABLE',
+} as const;
+
+/** One of the {@link SecureApiErrorCode} values. */
+export type SecureApiErrorCode = (typeof SecureApiErrorCode)[keyof typeof SecureApiErrorCode];
+
+/**
+ * Why a token was refused. Logged (never sent to the client, which only sees
+ * `ERR_SECURE_API_TOKEN_INVALID` or `ERR_SECURE_API_TOKEN_EXPIRED`), so an operator can tell
+ * an expired token from a forged one without giving an attacker an oracle.
+ */
+export const TokenRejectionReason = {
+  MALFORMED: 'malformed',
+  TOO_LONG: 'too_long',
+  HEADER_INVALID: 'header_invalid',
+  ALG_NOT_ALLOWED: 'alg_not_allowed',
+  CRIT_UNSUPPORTED: 'crit_unsupported',
+  TYPE_MISMATCH: 'typ_mismatch',
+  KID_REQUIRED: 'kid_required',
+  KEY_NOT_FOUND: 'key_not_found',
+  KEY_ALG_MISMATCH: 'key_alg_mismatch',
+  KEYS_UNAVAILABLE: 'keys_unavailable',
+  SIGNATURE_INVALID: 'signature_invalid',
+  EXP_MISSING: 'exp_missing',
+  EXPIRED: 'expired',
+  NOT_YET_VALID: 'not_yet_valid',
+  ISSUED_IN_FUTURE: 'iat_in_future',
+  TOO_OLD: 'too_old',
+  ISSUER_INVALID: 'iss_invalid',
+  AUDIENCE_INVALID: 'aud_invalid',
+  CLAIMS_INVALID: 'claims_invalid',
+} as const;
+
+/** One of the {@link TokenRejectionReason} values. */
+export type TokenRejectionReason = (typeof TokenRejectionReason)[keyof typeof TokenRejectionReason];

@@ -1,0 +1,96 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { SecureApiHttpError } from './secure-api-http.error.js';
+import { SecureApiErrorCode } from './secure-api-error-code.js';
+import {
+  PROBLEM_JSON,
+  type ProblemDetails,
+  problemDetails,
+  statusTitle,
+} from './problem-details.js';
+
+const GENERIC_DETAIL: Readonly<Record<number, string>> = {
+  400: 'The request is not valid.',
+  401: 'This resource requires authentication.',
+  403: 'Access to this resource is denied.',
+  404: 'The requested resource does not exist.',
+  405: 'The method is not allowed for this resource.',
+  413: 'The request body is too large.',
+  415: 'The request body has an unsupported media type.',
+  429: 'Too many requests.',
+};
+
+/**
+ * The one exception filter: every error becomes an `application/problem+json` response
+ * (RFC 9457) with a stable `code`, and nothing the client sent (token, body, path) and no stack
+ * trace is written into it. Errors this package raises keep their status, code and headers;
+ * Nest's and the application's `HttpException`s keep their status with a generic detail; any
+ * other error is a 500 whose details go only to the log.
+ */
+@Catch()
+export class SecureApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('SecureApi');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const { problem, headers } = this.toProblem(exception);
+    const adapter = this.adapterHost.httpAdapter;
+    const response: unknown = host.switchToHttp().getResponse();
+    for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
+    adapter.setHeader(response, 'content-type', PROBLEM_JSON);
+    // Errors about credentials or from a handler must never be stored by a shared cache.
+    adapter.setHeader(response, 'cache-control', 'no-store');
+    adapter.reply(response, JSON.stringify(problem), problem.status);
+  }
+
+  private toProblem(exception: unknown): {
+    problem: ProblemDetails;
+    headers: Readonly<Record<string, string>>;
+  } {
+    if (exception instanceof SecureApiHttpError) {
+      return {
+        problem: problemDetails(
+          exception.code,
+          exception.status,
+          exception.title,
+          exception.detail,
+        ),
+        headers: exception.headers,
+      };
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      const status = exception.getStatus();
+      const code = status === 404 ? SecureApiErrorCode.NOT_FOUND : SecureApiErrorCode.HTTP_ERROR;
+      return {
+        problem: problemDetails(
+          code,
+          status,
+          statusTitle(status),
+          GENERIC_DETAIL[status] ?? 'The request could not be processed.',
+        ),
+        headers: {},
+      };
+    }
+    this.logger.error(
+      'Unhandled error while serving a request',
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return {
+      problem: problemDetails(
+        SecureApiErrorCode.INTERNAL,
+        500,
+        statusTitle(500),
+        'An unexpected error occurred.',
+      ),
+      headers: {},
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { JwksKeyStore } from './auth/jwks-key-store.js';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { SecureJwtStrategy } from './auth/jwt.strategy.js';
+import { RouteAuditService } from './auth/route-audit.service.js';
+import { ScopesGuard } from './auth/scopes.guard.js';
+import { VerifiedTokenCache } from './auth/verified-token.cache.js';
+import { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
+import { SECURE_API_OPTIONS } from './secure-api.constants.js';
+import {
+  SECURE_API_MODULE_OPTIONS,
+  SecureApiConfigurableModule,
+} from './secure-api.module-definition.js';
+import { resolveOptions } from './secure-api.options.js';
+
+/**
+ * Layered API security for a NestJS service. Import it once, in the root module:
+ *
+ * - every route requires a valid OAuth 2.0 / OIDC bearer access token, verified against the
+ *   issuer's JWKS, unless it is `@Public()`;
+ * - `@Scopes()` says which scopes a route needs; a missing one is a 403;
+ * - a route with neither fails the boot (`routeAudit: 'error'`) and is refused at run time;
+ * - every error is an `application/problem+json` response.
+ *
+ * The module is global: its guards apply to every route of the app, and {@link JwksKeyStore}
+ * can be injected anywhere (readiness probes).
+ *
+ * @example
+ * SecureApiModule.forRoot({
+ *   auth: { issuer: 'https://id.example.com', audience: 'https://thumbs.example.com' },
+ * })
+ *
+ * @example
+ * SecureApiModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({
+ *     auth: { issuer: config.getOrThrow('AUTH_ISSUER'), audience: config.getOrThrow('AUTH_AUDIENCE') },
+ *   }),
+ * })
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: SECURE_API_OPTIONS,
+      useFactory: resolveOptions,
+      inject: [SECURE_API_MODULE_OPTIONS],
+    },
+    JwksKeyStore,
+    VerifiedTokenCache,
+    SecureJwtStrategy,
+    JwtAuthGuard,
+    ScopesGuard,
+    RouteAuditService,
+    // Order matters: authentication runs before authorization.
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: ScopesGuard },
+    { provide: APP_FILTER, useClass: SecureApiExceptionFilter },
+  ],
+  exports: [SECURE_API_OPTIONS, JwksKeyStore, VerifiedTokenCache, JwtAuthGuard, ScopesGuard],
+})
+export class SecureApiModule extends SecureApiConfigurableModule {}

@@ -1,0 +1,412 @@
+import { SecureApiError } from './errors/secure-api.error.js';
+import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
+
+/** JWS algorithms the verifier can be configured to accept (RFC 7518 §3.1, asymmetric only). */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
+
+/** One of {@link SUPPORTED_ALGORITHMS}. */
+export type JwsAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+/** How the route audit treats a route with neither `@Scopes()` nor `@Public()`. */
+export type RouteAuditMode = 'error' | 'warn' | 'off';
+
+/** JWKS key store settings. */
+export interface JwksOptions {
+  /**
+   * How long a fetched key set is used before it is refreshed in the background.
+   * @default 600
+   */
+  cacheMaxAgeSeconds?: number;
+  /**
+   * After a token names an unknown `kid`, the key set is refetched at once, then not again for
+   * this long, so a flood of made-up `kid`s costs the issuer one request.
+   * @default 30
+   */
+  refetchCooldownSeconds?: number;
+  /**
+   * Timeout of one JWKS or discovery request.
+   * @default 5
+   */
+  fetchTimeoutSeconds?: number;
+  /**
+   * Largest JWKS or discovery response accepted, in bytes.
+   * @default 262144
+   */
+  maxResponseBytes?: number;
+  /**
+   * Allow fetching keys over plain `http:` from a host other than the loopback interface.
+   * Unsafe: anyone on the path can substitute keys. Loopback URLs (tests, sidecars) are always
+   * allowed.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
+}
+
+/** Verified-token cache settings. */
+export interface TokenCacheOptions {
+  /**
+   * Number of verified tokens kept (least recently used are evicted).
+   * @default 1000
+   */
+  maxEntries?: number;
+  /**
+   * Longest time a verified token is served from the cache; never past the token's `exp`.
+   * @default 60
+   */
+  maxTtlSeconds?: number;
+}
+
+/** Bearer-token authentication settings. */
+export interface AuthOptions {
+  /**
+   * Accepted `iss` value or values, compared as exact strings (no trailing-slash normalisation).
+   * @example 'https://id.example.com'
+   */
+  issuer: string | readonly string[];
+  /**
+   * This service's audience: the token's `aud` must contain one of these.
+   * @example 'https://thumbs.example.com'
+   */
+  audience: string | readonly string[];
+  /**
+   * Where the issuer publishes its keys. When omitted, `jwks_uri` is read from the issuer's
+   * `/.well-known/openid-configuration`, then from `/.well-known/oauth-authorization-server`.
+   */
+  jwksUri?: string;
+  /**
+   * Allowlist of JWS algorithms. `none` and the HMAC algorithms are refused at boot: a service
+   * that verifies with a shared secret can also mint tokens.
+   * @default ['RS256', 'PS256', 'ES256']
+   */
+  algorithms?: readonly JwsAlgorithm[];
+  /**
+   * Leeway for `exp`, `nbf` and `iat`, in seconds. At most 300.
+   * @default 30
+   */
+  clockToleranceSeconds?: number;
+  /**
+   * Required `typ` header, compared case-insensitively with or without the `application/`
+   * prefix; `'at+jwt'` enforces RFC 9068 access tokens.
+   * @default undefined (any type)
+   */
+  requireTokenType?: string;
+  /**
+   * Refuse tokens whose `iat` is older than this many seconds (requires `iat`).
+   * @default undefined (no limit)
+   */
+  maxTokenAgeSeconds?: number;
+  /**
+   * Claims that carry scopes: a space-delimited string, or an array of strings.
+   * @default ['scope', 'scp']
+   */
+  scopeClaims?: readonly string[];
+  /**
+   * The `realm` of `WWW-Authenticate` challenges.
+   * @default 'secure-api'
+   */
+  realm?: string;
+  /**
+   * Longest bearer token accepted, in characters. Longer ones are refused before any decoding.
+   * @default 8192
+   */
+  maxTokenLength?: number;
+  /** JWKS key store settings. */
+  jwks?: JwksOptions;
+  /**
+   * Verified-token cache, or `false` to verify every request.
+   * @default { maxEntries: 1000, maxTtlSeconds: 60 }
+   */
+  tokenCache?: TokenCacheOptions | false;
+}
+
+/** Options of {@link SecureApiModule}. */
+export interface SecureApiModuleOptions {
+  /** Bearer-token authentication. Required. */
+  auth: AuthOptions;
+  /**
+   * At bootstrap, a route that has neither `@Scopes()` nor `@Public()` fails the boot (`'error'`),
+   * is logged (`'warn'`) or is ignored (`'off'`). Such a route is refused with 403 at run time in
+   * every mode.
+   * @default 'error'
+   */
+  routeAudit?: RouteAuditMode;
+}
+
+/** The options after defaults and validation; frozen. */
+export interface ResolvedSecureApiOptions {
+  readonly auth: {
+    readonly issuers: readonly string[];
+    readonly audiences: readonly string[];
+    readonly jwksUri: string | undefined;
+    readonly algorithms: readonly JwsAlgorithm[];
+    readonly clockToleranceSeconds: number;
+    readonly requireTokenType: string | undefined;
+    readonly maxTokenAgeSeconds: number | undefined;
+    readonly scopeClaims: readonly string[];
+    readonly realm: string;
+    readonly maxTokenLength: number;
+    readonly jwks: Readonly<Required<JwksOptions>>;
+    readonly tokenCache: Readonly<Required<TokenCacheOptions>> | false;
+  };
+  readonly routeAudit: RouteAuditMode;
+}
+
+const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
+class OptionsError extends SecureApiError {
+  constructor(path: string, problem: string, fix?: string) {
+    super(
+      SecureApiErrorCode.INVALID_OPTIONS,
+      `SecureApiModule: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
+    );
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyStrings(value: unknown, path: string, example: string): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((item): item is string => typeof item === 'string' && item.trim() !== '')
+  ) {
+    throw new OptionsError(
+      path,
+      'must be a non-empty string or array of non-empty strings',
+      `set it, e.g. ${path.split('.').pop() ?? path}: '${example}'`,
+    );
+  }
+  return [...new Set(list)];
+}
+
+function positiveInteger(value: unknown, path: string, fallback: number, max?: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new OptionsError(path, 'must be a positive integer');
+  }
+  if (max !== undefined && value > max) {
+    throw new OptionsError(path, `must be at most ${max}`);
+  }
+  return value;
+}
+
+function httpUrl(value: unknown, path: string, allowInsecureHttp: boolean): string {
+  let url: URL | undefined;
+  if (typeof value === 'string') {
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (typeof value !== 'string' || url === undefined) {
+    throw new OptionsError(path, 'must be an absolute https: URL');
+  }
+  assertFetchable(url, path, allowInsecureHttp);
+  return value;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Keys fetched over plain HTTP can be replaced by anyone on the path, which makes every
+ * signature check meaningless; loopback is the one place where that cannot happen.
+ */
+export function assertFetchable(url: URL, path: string, allowInsecureHttp: boolean): void {
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && (allowInsecureHttp || LOOPBACK_HOSTS.has(url.hostname))) return;
+  throw new OptionsError(
+    path,
+    `must use https: (got ${url.protocol}//${url.host})`,
+    'serve the keys over TLS, or set auth.jwks.allowInsecureHttp: true if you accept the risk',
+  );
+}
+
+function resolveAlgorithms(value: unknown): JwsAlgorithm[] {
+  if (value === undefined) return ['RS256', 'PS256', 'ES256'];
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new OptionsError('auth.algorithms', 'must be a non-empty array', "e.g. ['RS256']");
+  }
+  return [
+    ...new Set(
+      value.map((alg: unknown, index): JwsAlgorithm => {
+        const path = `auth.algorithms[${index}]`;
+        if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
+          throw new OptionsError(path, 'is "none": unsigned tokens are never accepted');
+        }
+        if (typeof alg === 'string' && /^HS\d+$/i.test(alg)) {
+          throw new OptionsError(
+            path,
+            `is "${alg}": HMAC algorithms are refused, because whoever can verify an HMAC token can also forge one`,
+            'have the issuer sign with RS256, PS256 or ES256',
+          );
+        }
+        if (!(SUPPORTED_ALGORITHMS as readonly unknown[]).includes(alg)) {
+          throw new OptionsError(
+            path,
+            `must be one of ${SUPPORTED_ALGORITHMS.join(', ')}`,
+            'algorithm names are case-sensitive (RFC 7518)',
+          );
+        }
+        return alg as JwsAlgorithm;
+      }),
+    ),
+  ];
+}
+
+function resolveJwks(value: unknown): Required<JwksOptions> {
+  if (value !== undefined && !isRecord(value)) {
+    throw new OptionsError('auth.jwks', 'must be an object');
+  }
+  const jwks = value ?? {};
+  return Object.freeze({
+    cacheMaxAgeSeconds: positiveInteger(
+      jwks.cacheMaxAgeSeconds,
+      'auth.jwks.cacheMaxAgeSeconds',
+      600,
+    ),
+    refetchCooldownSeconds: positiveInteger(
+      jwks.refetchCooldownSeconds,
+      'auth.jwks.refetchCooldownSeconds',
+      30,
+    ),
+    fetchTimeoutSeconds: positiveInteger(
+      jwks.fetchTimeoutSeconds,
+      'auth.jwks.fetchTimeoutSeconds',
+      5,
+      60,
+    ),
+    maxResponseBytes: positiveInteger(jwks.maxResponseBytes, 'auth.jwks.maxResponseBytes', 262_144),
+    allowInsecureHttp: jwks.allowInsecureHttp === true,
+  });
+}
+
+function resolveTokenCache(value: unknown): Required<TokenCacheOptions> | false {
+  if (value === false) return false;
+  if (value !== undefined && !isRecord(value)) {
+    throw new OptionsError('auth.tokenCache', 'must be an object or false');
+  }
+  const cache = value ?? {};
+  return Object.freeze({
+    maxEntries: positiveInteger(cache.maxEntries, 'auth.tokenCache.maxEntries', 1000),
+    maxTtlSeconds: positiveInteger(cache.maxTtlSeconds, 'auth.tokenCache.maxTtlSeconds', 60, 3600),
+  });
+}
+
+function resolveAuth(value: unknown): ResolvedSecureApiOptions['auth'] {
+  if (!isRecord(value)) {
+    throw new OptionsError(
+      'auth',
+      'is required',
+      "SecureApiModule.forRoot({ auth: { issuer: 'https://id.example.com', audience: 'https://api.example.com' } })",
+    );
+  }
+  const jwks = resolveJwks(value.jwks);
+  const issuers = nonEmptyStrings(value.issuer, 'auth.issuer', 'https://id.example.com');
+  const audiences = nonEmptyStrings(value.audience, 'auth.audience', 'https://api.example.com');
+  const jwksUri =
+    value.jwksUri === undefined
+      ? undefined
+      : httpUrl(value.jwksUri, 'auth.jwksUri', jwks.allowInsecureHttp);
+  if (jwksUri === undefined) {
+    issuers.forEach((issuer, index) => {
+      let url: URL;
+      try {
+        url = new URL(issuer);
+      } catch {
+        throw new OptionsError(
+          issuers.length > 1 ? `auth.issuer[${index}]` : 'auth.issuer',
+          'must be an absolute URL when auth.jwksUri is not set (keys are discovered from it)',
+          'set auth.jwksUri',
+        );
+      }
+      assertFetchable(url, 'auth.issuer', jwks.allowInsecureHttp);
+    });
+  }
+  const clockToleranceSeconds =
+    value.clockToleranceSeconds === undefined ? 30 : value.clockToleranceSeconds;
+  if (
+    typeof clockToleranceSeconds !== 'number' ||
+    !Number.isInteger(clockToleranceSeconds) ||
+    clockToleranceSeconds < 0 ||
+    clockToleranceSeconds > MAX_CLOCK_TOLERANCE_SECONDS
+  ) {
+    throw new OptionsError(
+      'auth.clockToleranceSeconds',
+      `must be an integer from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`,
+      'keep clocks in sync with NTP; 30 to 60 seconds is usual',
+    );
+  }
+  const requireTokenType = value.requireTokenType;
+  if (
+    requireTokenType !== undefined &&
+    (typeof requireTokenType !== 'string' || requireTokenType.trim() === '')
+  ) {
+    throw new OptionsError('auth.requireTokenType', 'must be a non-empty string', "e.g. 'at+jwt'");
+  }
+  const maxTokenAgeSeconds =
+    value.maxTokenAgeSeconds === undefined
+      ? undefined
+      : positiveInteger(value.maxTokenAgeSeconds, 'auth.maxTokenAgeSeconds', 1);
+  const scopeClaims =
+    value.scopeClaims === undefined
+      ? ['scope', 'scp']
+      : nonEmptyStrings(value.scopeClaims, 'auth.scopeClaims', 'scope');
+  const realm = value.realm === undefined ? 'secure-api' : value.realm;
+  // The realm is sent inside a quoted-string; refusing quotes, backslashes and controls at boot
+  // keeps every challenge header well formed (RFC 9110 §5.6.4).
+  if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(realm)) {
+    throw new OptionsError(
+      'auth.realm',
+      'must be 1 to 128 printable ASCII characters without quotes or backslashes',
+    );
+  }
+  return Object.freeze({
+    issuers: Object.freeze(issuers),
+    audiences: Object.freeze(audiences),
+    jwksUri,
+    algorithms: Object.freeze(resolveAlgorithms(value.algorithms)),
+    clockToleranceSeconds,
+    requireTokenType: requireTokenType?.trim(),
+    maxTokenAgeSeconds,
+    scopeClaims: Object.freeze(scopeClaims),
+    realm,
+    maxTokenLength: positiveInteger(value.maxTokenLength, 'auth.maxTokenLength', 8192, 65_536),
+    jwks,
+    tokenCache: resolveTokenCache(value.tokenCache),
+  });
+}
+
+/**
+ * Validates the module options and applies the defaults, once, at bootstrap.
+ *
+ * @throws SecureApiError with code `ERR_SECURE_API_INVALID_OPTIONS` and a message naming the
+ * option path and how to fix it.
+ */
+export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
+  if (!isRecord(options)) {
+    throw new OptionsError(
+      'options',
+      'must be an object',
+      'SecureApiModule.forRoot({ auth: { ... } })',
+    );
+  }
+  const routeAudit = options.routeAudit ?? 'error';
+  if (routeAudit !== 'error' && routeAudit !== 'warn' && routeAudit !== 'off') {
+    throw new OptionsError('routeAudit', "must be 'error', 'warn' or 'off'");
+  }
+  return Object.freeze({ auth: resolveAuth(options.auth), routeAudit });
+}
