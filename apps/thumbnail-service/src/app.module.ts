@@ -1,0 +1,21 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { SecureApiModule } from '@secure-api/nestjs';
+import { type ServiceConfig } from './config/service.config.js';
+import { HealthController } from './health/health.controller.js';
+import { ThumbnailsController } from './thumbnails/thumbnails.controller.js';
+
+/** The thumbnail service, configured from {@link ServiceConfig}. */
+@Module({})
+export class AppModule {
+  static register(config: ServiceConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        SecureApiModule.forRoot({
+          auth: { issuer: config.authIssuer, audience: config.authAudience },
+        }),
+      ],
+      controllers: [HealthController, ThumbnailsController],
+    };
+  }
+}

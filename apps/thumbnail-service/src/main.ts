@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { loadServiceConfig } from './config/service.config.js';
+
+async function bootstrap(): Promise<void> {
+  const config = loadServiceConfig();
+  const app = await NestFactory.create(AppModule.register(config));
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  new Logger('ThumbnailService').log(
+    `listening on ${await app.getUrl()} (issuer ${config.authIssuer}, audience ${config.authAudience})`,
+  );
+}
+
+void bootstrap();
