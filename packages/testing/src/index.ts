@@ -1,0 +1,18 @@
+export {
+  ADAPTERS,
+  bootApp,
+  type AdapterName,
+  type BootOptions,
+  type BootedApp,
+} from './boot-app.js';
+export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http-request.js';
+export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './jwt-signing.js';
+export {
+  createLocalIssuer,
+  type IssuerKey,
+  type JwksBehaviour,
+  type LocalIssuer,
+  type LocalIssuerOptions,
+  type MintOptions,
+} from './local-issuer.js';
+export { createLogCapture, type CapturedLog, type LogCapture } from './log-capture.js';
