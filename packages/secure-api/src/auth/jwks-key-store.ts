@@ -37,6 +37,8 @@ class KeySource {
   jwksUri: string | undefined;
   /** Start of the last refetch caused by an unknown `kid`; the bootstrap fetch does not set it. */
   missRefetchAt: number | undefined;
+  /** Start of the last fetch of any kind, successful or not. */
+  attemptAt: number | undefined;
   private inflight: Promise<void> | undefined;
 
   constructor(
@@ -64,6 +66,7 @@ class KeySource {
   }
 
   private async load(): Promise<void> {
+    this.attemptAt = Date.now();
     try {
       const jwksUri = this.jwksUri ?? (await this.discover());
       const document = await fetchJson(jwksUri, this.limits);
@@ -187,6 +190,11 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     this.listeners.add(listener);
   }
 
+  /** Resolves once every key-set fetch under way (background refreshes included) has settled. */
+  async settled(): Promise<void> {
+    await Promise.all(this.sources.map((source) => source.settled()));
+  }
+
   /** Readiness: whether keys are loaded, per source, and the last fetch error. */
   status(): JwksStatus {
     const sources = this.sources.map((source): JwksSourceStatus => ({
@@ -214,7 +222,13 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     const source = typeof issuer === 'string' ? this.byIssuer.get(issuer) : undefined;
     if (source === undefined) throw new TokenRejection(TokenRejectionReason.ISSUER_INVALID);
     const now = Date.now();
-    if (source.fetchedAt !== undefined && now - source.fetchedAt > this.maxAgeMs) {
+    // A stale set is refreshed in the background, at most once per cooldown: while the issuer
+    // is down, fetchedAt stays old, and without the cooldown every request would fetch.
+    if (
+      source.fetchedAt !== undefined &&
+      now - source.fetchedAt > this.maxAgeMs &&
+      (source.attemptAt === undefined || now - source.attemptAt >= this.cooldownMs)
+    ) {
       void source.refresh();
     }
     const found = this.find(source, kid, alg);

@@ -63,7 +63,7 @@ export class RouteAuditService implements OnModuleInit {
       )
       .join('\n');
     const message =
-      `SecureApiModule: ${offenders.length} route(s) declare neither @Scopes() nor @Public():\n${list}\n` +
+      `SecureApiModule: ${offenders.length} route(s) must declare either @Scopes() or @Public(), and not both:\n${list}\n` +
       'Potential solutions: add @Scopes(...) with the scopes the route needs, or @Public() if ' +
       'it must be reachable without a token; routeAudit: "warn" logs this instead of failing.';
     if (this.options.routeAudit === 'warn') {

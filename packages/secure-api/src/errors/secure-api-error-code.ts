@@ -29,7 +29,10 @@ export const SecureApiErrorCode = {
   /** 500: an unexpected error; its details go only to the log. */
   INTERNAL: 'ERR_SECURE_API_INTERNAL',
 
-  /** The JWKS could not be fetched, parsed or used. Never sent to clients. */
+  /**
+   * 503: no key set has been loaded, so no token can be verified (the issuer is unreachable or
+   * serves no usable key). The fetch error itself goes only to the log.
+   */
   JWKS_UNAVAILABLE: 'ERR_SECURE_API_JWKS_UNAVAILABLE',
 } as const;
 
