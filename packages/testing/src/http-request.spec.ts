@@ -101,6 +101,23 @@ describe('httpRequest()', () => {
     ]);
   });
 
+  it.each([
+    ['object headers', {}],
+    ['raw pairs', [['x-test', '1']] as const],
+  ])('sends a bodiless PUT with Content-Length 0, never chunked (%s)', async (_kind, headers) => {
+    const res = await httpRequest(`${base}/put`, { method: 'PUT', headers });
+    const received = pairs(res.json<Echo>().rawHeaders);
+    expect(received).toContainEqual(['content-length', '0']);
+    expect(received.map(([name]) => name)).not.toContain('transfer-encoding');
+  });
+
+  it('adds no Content-Length to a bodiless GET with raw pairs', async () => {
+    const res = await httpRequest(`${base}/get`, { headers: [['x-test', '1']] });
+    expect(pairs(res.json<Echo>().rawHeaders).map(([name]) => name)).not.toContain(
+      'content-length',
+    );
+  });
+
   it.each(['TRACE', 'PATCH', 'OPTIONS', 'PROPFIND'])('sends method %s', async (method) => {
     const res = await httpRequest(`${base}/m?q=1`, { method });
     expect(res.json<Echo>()).toMatchObject({ method, url: '/m?q=1' });

@@ -79,7 +79,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
     }
     const requestOptions: RequestOptions = {
       method,
-      headers: toNodeHeaders(headers, target, body),
+      headers: toNodeHeaders(headers, target, body, method),
       agent: false,
       ...(secure ? tls : undefined),
     };
@@ -135,10 +135,14 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
   });
 }
 
+// Methods whose requests carry no content unless they say so (RFC 9110 §8.6: no Content-Length).
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
 function toNodeHeaders(
   headers: HttpRequestOptions['headers'],
   target: URL,
   body: string | Buffer | undefined,
+  method: string,
 ): OutgoingHttpHeaders | string[] {
   const pairs: [string, string | string[]][] = Array.isArray(headers)
     ? (headers as ReadonlyArray<readonly [string, string]>).map(([name, value]) => [name, value])
@@ -154,9 +158,18 @@ function toNodeHeaders(
     return Object.fromEntries(pairs);
   }
   // The rawHeaders layout (name, value…) keeps order and duplicates, but Node.js then adds no
-  // Host, which HTTP/1.1 requires (RFC 9112 §3.2: first).
+  // Host, which HTTP/1.1 requires (RFC 9112 §3.2: first), and frames a body-less PUT or POST as
+  // chunked, which servers may refuse before any application code runs.
   if (!has('host')) {
     pairs.unshift(['host', target.host]);
+  }
+  if (
+    body === undefined &&
+    !BODILESS_METHODS.has(method.toUpperCase()) &&
+    !has('content-length') &&
+    !has('transfer-encoding')
+  ) {
+    pairs.push(['content-length', '0']);
   }
   return pairs.flatMap(([name, value]) => [name, String(value)]);
 }

@@ -5,6 +5,7 @@ export {
   type BootOptions,
   type BootedApp,
 } from './boot-app.js';
+export { fakeDateOnly } from './fake-date.js';
 export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http-request.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './jwt-signing.js';
 export {

@@ -21,7 +21,11 @@ export function bearerChallenge(realm: string, challenge: Challenge = {}): strin
 }
 
 /** 400 `invalid_request`: credentials sent in an unsupported or ambiguous way. */
-export function invalidRequest(realm: string, detail: string, reason: string): SecureApiHttpError {
+export function invalidRequest(
+  realm: string,
+  detail: string,
+  reason: TokenRejectionReason,
+): SecureApiHttpError {
   return new SecureApiHttpError(SecureApiErrorCode.INVALID_REQUEST, {
     status: 400,
     title: 'Invalid request',
@@ -42,6 +46,7 @@ export function tokenMissing(realm: string): SecureApiHttpError {
     status: 401,
     title: 'Unauthorized',
     detail: 'This resource requires a bearer access token.',
+    reason: TokenRejectionReason.MISSING,
     headers: { 'www-authenticate': bearerChallenge(realm) },
   });
 }

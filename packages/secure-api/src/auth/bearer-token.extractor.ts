@@ -31,7 +31,7 @@ export function extractBearerToken(request: unknown, realm: string, maxLength: n
     throw invalidRequest(
       realm,
       'The request has more than one Authorization header.',
-      'duplicate_authorization',
+      TokenRejectionReason.DUPLICATE_AUTHORIZATION,
     );
   }
   const url = (request as { originalUrl?: string }).originalUrl ?? message.url ?? '';
@@ -40,7 +40,7 @@ export function extractBearerToken(request: unknown, realm: string, maxLength: n
     throw invalidRequest(
       realm,
       'Access tokens are accepted only in the Authorization header, never in the URL.',
-      'token_in_query',
+      TokenRejectionReason.TOKEN_IN_QUERY,
     );
   }
   const header = message.headers.authorization;
@@ -50,7 +50,7 @@ export function extractBearerToken(request: unknown, realm: string, maxLength: n
     throw invalidRequest(
       realm,
       'The Authorization header must be "Bearer" followed by the access token.',
-      'malformed_authorization',
+      TokenRejectionReason.MALFORMED_AUTHORIZATION,
     );
   }
   const token = match[1] as string;

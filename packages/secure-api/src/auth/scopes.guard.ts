@@ -32,8 +32,12 @@ export class ScopesGuard implements CanActivate {
     const requirement = this.requirements.of(context);
     if (requirement.kind === 'public') return true;
     if (requirement.kind !== 'scopes') {
+      const why =
+        requirement.kind === 'conflict'
+          ? 'declares both @Public() and @Scopes()'
+          : 'declares neither @Scopes() nor @Public()';
       this.logger.warn(
-        `Access denied: ${context.getClass().name}.${context.getHandler().name} declares neither @Scopes() nor @Public()`,
+        `Access denied: ${context.getClass().name}.${context.getHandler().name} ${why}`,
       );
       throw routeNotDeclared();
     }

@@ -40,11 +40,15 @@ export const SecureApiErrorCode = {
 export type SecureApiErrorCode = (typeof SecureApiErrorCode)[keyof typeof SecureApiErrorCode];
 
 /**
- * Why a token was refused. Logged (never sent to the client, which only sees
+ * Why a request's credentials were refused. Logged (never sent to the client, which only sees
  * `ERR_SECURE_API_TOKEN_INVALID` or `ERR_SECURE_API_TOKEN_EXPIRED`), so an operator can tell
  * an expired token from a forged one without giving an attacker an oracle.
  */
 export const TokenRejectionReason = {
+  MISSING: 'missing',
+  TOKEN_IN_QUERY: 'token_in_query',
+  DUPLICATE_AUTHORIZATION: 'duplicate_authorization',
+  MALFORMED_AUTHORIZATION: 'malformed_authorization',
   MALFORMED: 'malformed',
   TOO_LONG: 'too_long',
   HEADER_INVALID: 'header_invalid',

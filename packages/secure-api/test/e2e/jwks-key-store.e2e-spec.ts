@@ -5,6 +5,7 @@ import {
   type SecureApiModuleOptions,
 } from '@secure-api/nestjs';
 import {
+  fakeDateOnly,
   ADAPTERS,
   type BootedApp,
   bootApp,
@@ -24,26 +25,6 @@ import {
 } from './fixtures/jwks-loopback.fixture.js';
 
 // Only Date is faked: the key store's cache age and refetch cooldown read Date.now(), while
-// sockets, undici and the fetch timeout need real timers.
-const FAKE_DATE_ONLY = {
-  doNotFake: [
-    'hrtime',
-    'nextTick',
-    'performance',
-    'queueMicrotask',
-    'requestAnimationFrame',
-    'cancelAnimationFrame',
-    'requestIdleCallback',
-    'cancelIdleCallback',
-    'setImmediate',
-    'clearImmediate',
-    'setInterval',
-    'clearInterval',
-    'setTimeout',
-    'clearTimeout',
-  ],
-} as const satisfies Parameters<typeof jest.useFakeTimers>[0];
-
 const T0 = Date.UTC(2030, 0, 1);
 const DEFAULT_COOLDOWN_MS = 30_000;
 const DEFAULT_MAX_AGE_MS = 600_000;
@@ -225,7 +206,7 @@ describe.each(ADAPTERS)('JWKS key store on %s', (adapter) => {
 
   describe('unknown kid flood', () => {
     it('answers 100 concurrent unknown kids with 401 key_not_found for one refetch, then honours the cooldown', async () => {
-      jest.useFakeTimers(FAKE_DATE_ONLY);
+      jest.useFakeTimers(fakeDateOnly());
       jest.setSystemTime(T0);
       await boot();
       expect(issuer.jwksRequests).toBe(1);
@@ -259,7 +240,7 @@ describe.each(ADAPTERS)('JWKS key store on %s', (adapter) => {
       ['garbage', 'did not return JSON'],
       ['empty', 'holds no usable signing key'],
     ] as const)('keeps serving the cached keys while the JWKS answers %s', async (mode, why) => {
-      jest.useFakeTimers(FAKE_DATE_ONLY);
+      jest.useFakeTimers(fakeDateOnly());
       jest.setSystemTime(T0);
       const { app } = await boot();
       const store = app.get(JwksKeyStore);
@@ -284,7 +265,7 @@ describe.each(ADAPTERS)('JWKS key store on %s', (adapter) => {
     });
 
     it('survives error, then garbage, then empty in a row, and recovers', async () => {
-      jest.useFakeTimers(FAKE_DATE_ONLY);
+      jest.useFakeTimers(fakeDateOnly());
       jest.setSystemTime(T0);
       const { app } = await boot();
       const store = app.get(JwksKeyStore);
@@ -366,7 +347,7 @@ describe.each(ADAPTERS)('JWKS key store on %s', (adapter) => {
 
   describe('cache max age', () => {
     it('refreshes a key set older than cacheMaxAgeSeconds in the background while answering from it', async () => {
-      jest.useFakeTimers(FAKE_DATE_ONLY);
+      jest.useFakeTimers(fakeDateOnly());
       jest.setSystemTime(T0);
       const { app } = await boot();
       const store = app.get(JwksKeyStore);
@@ -398,7 +379,7 @@ describe.each(ADAPTERS)('JWKS key store on %s', (adapter) => {
     });
 
     it('retries a stale key set at most once per cooldown while the issuer is down', async () => {
-      jest.useFakeTimers(FAKE_DATE_ONLY);
+      jest.useFakeTimers(fakeDateOnly());
       jest.setSystemTime(T0);
       const { app } = await boot();
       const store = app.get(JwksKeyStore);

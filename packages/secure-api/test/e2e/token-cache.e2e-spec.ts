@@ -5,6 +5,7 @@ import {
   VerifiedTokenCache,
 } from '@secure-api/nestjs';
 import {
+  fakeDateOnly,
   ADAPTERS,
   type BootedApp,
   bootApp,
@@ -16,26 +17,6 @@ import {
   type LogCapture,
 } from '@secure-api/testing';
 import { CACHE_READ_SCOPE, CacheAppFixture } from './fixtures/cache-app.fixture.js';
-
-// Only Date is faked: the cache and the key store read Date.now(), sockets need real timers.
-const FAKE_DATE_ONLY = {
-  doNotFake: [
-    'hrtime',
-    'nextTick',
-    'performance',
-    'queueMicrotask',
-    'requestAnimationFrame',
-    'cancelAnimationFrame',
-    'requestIdleCallback',
-    'cancelIdleCallback',
-    'setImmediate',
-    'clearImmediate',
-    'setInterval',
-    'clearInterval',
-    'setTimeout',
-    'clearTimeout',
-  ],
-} as const satisfies Parameters<typeof jest.useFakeTimers>[0];
 
 const T0 = Date.UTC(2030, 0, 1);
 const SECOND = 1000;
@@ -108,7 +89,7 @@ describe.each(ADAPTERS)('verified-token cache on %s', (adapter) => {
   });
 
   it('serves a repeated token from the cache until the key set changes, then refuses it', async () => {
-    jest.useFakeTimers(FAKE_DATE_ONLY);
+    jest.useFakeTimers(fakeDateOnly());
     jest.setSystemTime(T0);
     const { cache, getKey } = await boot();
     expect(cache.enabled).toBe(true);
@@ -152,7 +133,7 @@ describe.each(ADAPTERS)('verified-token cache on %s', (adapter) => {
   });
 
   it('never serves an entry past the token exp', async () => {
-    jest.useFakeTimers(FAKE_DATE_ONLY);
+    jest.useFakeTimers(fakeDateOnly());
     jest.setSystemTime(T0);
     const { cache, getKey } = await boot({ clockToleranceSeconds: 0 });
     const token = mint({ expiresInSeconds: 20 });
@@ -173,7 +154,7 @@ describe.each(ADAPTERS)('verified-token cache on %s', (adapter) => {
   });
 
   it('serves an entry for at most 60 s (maxTtlSeconds), then verifies the token again', async () => {
-    jest.useFakeTimers(FAKE_DATE_ONLY);
+    jest.useFakeTimers(fakeDateOnly());
     jest.setSystemTime(T0);
     const { cache, getKey } = await boot();
     const token = mint({ expiresInSeconds: 300 });
