@@ -22,7 +22,7 @@ export const SecureApiErrorCode = {
   /** 403: the token lacks a scope the route requires (RFC 6750 `insufficient_scope`). */
   INSUFFICIENT_SCOPE: 'ERR_SECURE_API_INSUFFICIENT_SCOPE',
 
-  /** 4xx raised by the framework or the application without a more specific code. */
+  /** An HTTP error raised by the framework or the application without a more specific code. */
   HTTP_ERROR: 'ERR_SECURE_API_HTTP_ERROR',
   /** 404: no route matches. */
   NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',

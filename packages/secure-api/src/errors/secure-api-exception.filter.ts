@@ -21,17 +21,26 @@ const GENERIC_DETAIL: Readonly<Record<number, string>> = {
   403: 'Access to this resource is denied.',
   404: 'The requested resource does not exist.',
   405: 'The method is not allowed for this resource.',
+  406: 'No acceptable representation is available.',
+  408: 'The request took too long.',
+  409: 'The request conflicts with the current state of the resource.',
   413: 'The request body is too large.',
   415: 'The request body has an unsupported media type.',
   429: 'Too many requests.',
+  500: 'An unexpected error occurred.',
+  501: 'The method is not implemented.',
+  502: 'An upstream service failed.',
+  503: 'The service is unavailable right now.',
+  504: 'An upstream service did not answer in time.',
 };
 
 /**
  * The one exception filter: every error becomes an `application/problem+json` response
  * (RFC 9457) with a stable `code`, and nothing the client sent (token, body, path) and no stack
  * trace is written into it. Errors this package raises keep their status, code and headers;
- * Nest's and the application's `HttpException`s keep their status with a generic detail; any
- * other error is a 500 whose details go only to the log.
+ * Nest's and the application's `HttpException`s keep their status with a generic detail (their
+ * messages may quote the request, such as Nest's "Cannot GET /path"); any other error is a 500.
+ * Details of every 5xx go only to the log.
  */
 @Catch()
 export class SecureApiExceptionFilter implements ExceptionFilter {
@@ -66,8 +75,11 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
         headers: exception.headers,
       };
     }
-    if (exception instanceof HttpException && exception.getStatus() < 500) {
+    if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      if (status >= 500) {
+        this.logger.error(`HTTP ${status} raised while serving a request`, exception.stack);
+      }
       const code = status === 404 ? SecureApiErrorCode.NOT_FOUND : SecureApiErrorCode.HTTP_ERROR;
       return {
         problem: problemDetails(
