@@ -10,22 +10,37 @@ export type RouteRequirement =
   | { readonly kind: 'undeclared' }
   | { readonly kind: 'conflict' };
 
-/** Reads a handler's requirement from its own and its class's decorators. */
+/**
+ * Reads a handler's requirement from its own and its class's decorators.
+ *
+ * The handler's declaration is the more specific one: `@Public()` on a handler opens that route
+ * in a `@Scopes()` controller, and `@Scopes()` on a handler of a `@Public()` controller requires
+ * its scopes. Scopes on both levels add up. `@Public()` and `@Scopes()` on the same level
+ * contradict each other and are a conflict (refused at boot and at run time).
+ */
 export function readRouteRequirement(
   reflector: Reflector,
   handler: object,
   controller: object,
 ): RouteRequirement {
-  const isPublic =
-    reflector.get(Public, handler as never) === true ||
-    reflector.get(Public, controller as never) === true;
-  const own = reflector.get(ScopesMetadata, handler as never);
-  const inherited = reflector.get(ScopesMetadata, controller as never);
-  const declaresScopes = own !== undefined || inherited !== undefined;
-  if (isPublic && declaresScopes) return { kind: 'conflict' };
-  if (isPublic) return { kind: 'public' };
-  if (!declaresScopes) return { kind: 'undeclared' };
-  return { kind: 'scopes', scopes: [...new Set([...(inherited ?? []), ...(own ?? [])])] };
+  const handlerPublic = reflector.get(Public, handler as never) === true;
+  const handlerScopes = reflector.get(ScopesMetadata, handler as never);
+  const classPublic = reflector.get(Public, controller as never) === true;
+  const classScopes = reflector.get(ScopesMetadata, controller as never);
+  if (
+    (handlerPublic && handlerScopes !== undefined) ||
+    (classPublic && classScopes !== undefined)
+  ) {
+    return { kind: 'conflict' };
+  }
+  if (handlerPublic) return { kind: 'public' };
+  if (handlerScopes !== undefined) {
+    const inherited = classPublic ? [] : (classScopes ?? []);
+    return { kind: 'scopes', scopes: [...new Set([...inherited, ...handlerScopes])] };
+  }
+  if (classPublic) return { kind: 'public' };
+  if (classScopes !== undefined) return { kind: 'scopes', scopes: [...classScopes] };
+  return { kind: 'undeclared' };
 }
 
 /**

@@ -48,7 +48,14 @@ describe('readRouteRequirement', () => {
     expect(requirementOf([], [Public()])).toEqual({ kind: 'public' });
     expect(requirementOf([Public()], [])).toEqual({ kind: 'public' });
     expect(requirementOf([], [])).toEqual({ kind: 'undeclared' });
-    expect(requirementOf([Public()], [Scopes('a')])).toEqual({ kind: 'conflict' });
+    expect(requirementOf([], [Public(), Scopes('a')])).toEqual({ kind: 'conflict' });
+    expect(requirementOf([Public(), Scopes('a')], [])).toEqual({ kind: 'conflict' });
+    expect(requirementOf([Public(), Scopes('a')], [Public()])).toEqual({ kind: 'conflict' });
+  });
+
+  it('lets the handler declaration override the class one', () => {
+    expect(requirementOf([Scopes('a')], [Public()])).toEqual({ kind: 'public' });
+    expect(requirementOf([Public()], [Scopes('b')])).toEqual({ kind: 'scopes', scopes: ['b'] });
   });
 
   it('treats @Scopes() without scopes as any valid token', () => {

@@ -224,6 +224,37 @@ describe.each(ADAPTERS)('scope authorization on %s', (adapter) => {
     });
   });
 
+  describe('a handler declaration overrides the class one', () => {
+    it('a @Public() handler of a @Scopes() controller needs no token', async () => {
+      expectOk(await call(app, 'GET', '/reports/status'));
+    });
+
+    it('a @Public() controller is open, but its @Scopes() handler needs a token', async () => {
+      expectOk(await call(app, 'GET', '/catalogue'));
+      expectRejected(
+        await call(app, 'GET', '/catalogue/admin'),
+        {
+          status: 401,
+          code: SecureApiErrorCode.TOKEN_MISSING,
+          challenge: CHALLENGE.missing,
+          log: authFailure(TokenRejectionReason.MISSING),
+          secrets: [],
+        },
+        capture,
+      );
+    });
+
+    it('the @Scopes() handler of a @Public() controller needs only its own scope', async () => {
+      expectOk(await call(app, 'GET', '/catalogue/admin', mint({ scope: 'catalogue.admin' })));
+      const token = mint({ scope: 'reports.read' });
+      expectRejected(
+        await call(app, 'GET', '/catalogue/admin', token),
+        insufficient('catalogue.admin', token),
+        capture,
+      );
+    });
+  });
+
   describe('@Scopes() with no scope: any valid token', () => {
     it.each<[string, MintOptions]>([
       ['no scope claim', {}],
