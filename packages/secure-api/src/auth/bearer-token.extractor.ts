@@ -1,5 +1,6 @@
 import { type IncomingMessage } from 'node:http';
 import { TokenRejectionReason } from '../errors/secure-api-error-code.js';
+import { type SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { invalidRequest, tokenInvalid, tokenMissing } from './bearer-challenge.js';
 
 /** The adapter-neutral view of a request: Express's is the IncomingMessage, Fastify's wraps it. */
@@ -9,14 +10,19 @@ export function incomingMessageOf(request: unknown): IncomingMessage {
 }
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const BEARER_SCHEME = /^bearer +/i;
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * Takes the bearer token from the one `Authorization` header, refusing every other way of
  * sending it (RFC 6750 §2.2 and §2.3 are optional and leak tokens into logs and histories).
  *
+ * The characters of the token are checked by {@link assertBearerSyntax}, which the guard runs
+ * only when the token is not in the verified-token cache: a cached token passed it already.
+ *
  * @throws SecureApiHttpError 400 `invalid_request` for a token in the query string, two
- *   `Authorization` headers or a malformed value; 401 when there is none or it is too long.
+ *   `Authorization` headers or a scheme other than Bearer; 401 when there is none or it is too
+ *   long.
  */
 export function extractBearerToken(request: unknown, realm: string, maxLength: number): string {
   const message = incomingMessageOf(request);
@@ -45,15 +51,26 @@ export function extractBearerToken(request: unknown, realm: string, maxLength: n
   }
   const header = message.headers.authorization;
   if (header === undefined) throw tokenMissing(realm);
-  const match = BEARER.exec(header);
-  if (match === null) {
-    throw invalidRequest(
-      realm,
-      'The Authorization header must be "Bearer" followed by the access token.',
-      TokenRejectionReason.MALFORMED_AUTHORIZATION,
-    );
-  }
-  const token = match[1] as string;
+  const scheme = BEARER_SCHEME.exec(header);
+  if (scheme === null) throw malformedAuthorization(realm);
+  const token = header.slice(scheme[0].length);
   if (token.length > maxLength) throw tokenInvalid(realm, TokenRejectionReason.TOO_LONG);
   return token;
+}
+
+/**
+ * Checks that a credential is an RFC 6750 `b64token`.
+ *
+ * @throws SecureApiHttpError 400 `invalid_request`
+ */
+export function assertBearerSyntax(token: string, realm: string): void {
+  if (!B64TOKEN.test(token)) throw malformedAuthorization(realm);
+}
+
+function malformedAuthorization(realm: string): SecureApiHttpError {
+  return invalidRequest(
+    realm,
+    'The Authorization header must be "Bearer" followed by the access token.',
+    TokenRejectionReason.MALFORMED_AUTHORIZATION,
+  );
 }

@@ -12,16 +12,16 @@ import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { TokenRejectionReason } from '../errors/secure-api-error-code.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
-import { extractBearerToken } from './bearer-token.extractor.js';
+import { assertBearerSyntax, extractBearerToken } from './bearer-token.extractor.js';
 import { keysUnavailable, tokenInvalid } from './bearer-challenge.js';
 import { rejectionReasonOf } from './jwt-error-reason.js';
-import { BEARER_TOKEN, SecureJwtStrategy } from './jwt.strategy.js';
+import { BEARER_TOKENS, SecureJwtStrategy } from './jwt.strategy.js';
 import { type Principal } from './principal.js';
 import { RouteRequirements } from './route-requirement.js';
 import { KeysUnavailable } from './token-rejection.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 
-type AuthenticatedRequest = IncomingMessage & { user?: Principal; [BEARER_TOKEN]?: string };
+type AuthenticatedRequest = IncomingMessage & { user?: Principal };
 
 /**
  * Global authentication guard, installed by `SecureApiModule`: every route needs a valid
@@ -51,37 +51,57 @@ export class JwtAuthGuard implements CanActivate {
     this.realm = options.auth.realm;
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.requirements.of(context).kind === 'public';
     if (context.getType() !== 'http') return isPublic;
     if (isPublic) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<AuthenticatedRequest>();
+    // A cache hit is answered synchronously: no promise, no passport, no signature check.
+    let token: string;
+    let cacheKey: string | undefined;
     try {
-      request.user = await this.authenticate(request, context.switchToHttp().getResponse());
+      token = extractBearerToken(request, this.realm, this.options.auth.maxTokenLength);
+      cacheKey = this.cache.enabled ? this.cache.keyOf(token) : undefined;
+      const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
+      if (cached !== undefined) {
+        request.user = cached;
+        return true;
+      }
+      assertBearerSyntax(token, this.realm);
+    } catch (error) {
+      throw this.toHttpError(error);
+    }
+    return this.verify(request, http.getResponse(), token, cacheKey);
+  }
+
+  private async verify(
+    request: AuthenticatedRequest,
+    response: unknown,
+    token: string,
+    cacheKey: string | undefined,
+  ): Promise<boolean> {
+    try {
+      const principal = await this.runStrategy(request, response, token).finally(() =>
+        BEARER_TOKENS.delete(request),
+      );
+      if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
+      request.user = principal;
       return true;
     } catch (error) {
       throw this.toHttpError(error);
     }
   }
 
-  private async authenticate(request: AuthenticatedRequest, response: unknown): Promise<Principal> {
-    const token = extractBearerToken(request, this.realm, this.options.auth.maxTokenLength);
-    const cacheKey = this.cache.enabled ? this.cache.keyOf(token) : undefined;
-    if (cacheKey !== undefined) {
-      const cached = this.cache.get(cacheKey);
-      if (cached !== undefined) return cached;
-    }
-    request[BEARER_TOKEN] = token;
-    try {
-      const principal = await this.runStrategy(request, response);
-      if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
-      return principal;
-    } finally {
-      delete request[BEARER_TOKEN];
-    }
-  }
-
-  private runStrategy(request: AuthenticatedRequest, response: unknown): Promise<Principal> {
+  private runStrategy(
+    request: AuthenticatedRequest,
+    response: unknown,
+    token: string,
+  ): Promise<Principal> {
+    // Handed to the strategy's jwtFromRequest through a WeakMap rather than a property on the
+    // request: deleting a property afterwards would turn the request object into a slow
+    // dictionary-mode object for the rest of its life.
+    BEARER_TOKENS.set(request, token);
     return new Promise<Principal>((resolve, reject) => {
       const strategy = Object.create(this.strategy) as SecureJwtStrategy;
       const middleware = passport.authenticate(

@@ -11,7 +11,7 @@ import { assertTimeClaims } from './time-claims.js';
 import { TokenRejection } from './token-rejection.js';
 
 /** Where the guard leaves the token it extracted, for the strategy to read. */
-export const BEARER_TOKEN = Symbol('secure-api.bearer-token');
+export const BEARER_TOKENS = new WeakMap<object, string>();
 
 /** Name the strategy registers under in passport's registry; the guard never looks it up by name. */
 export const SECURE_API_JWT_STRATEGY = 'secure-api-jwt';
@@ -44,7 +44,7 @@ export class SecureJwtStrategy extends PassportStrategy(Strategy, SECURE_API_JWT
     const auth = options.auth;
     const algorithms = auth.algorithms;
     super({
-      jwtFromRequest: (request: Record<symbol, unknown>) => request[BEARER_TOKEN] as string,
+      jwtFromRequest: (request: object) => BEARER_TOKENS.get(request) ?? null,
       secretOrKeyProvider: (_request: unknown, token: string, done: KeyCallback) => {
         let header: Readonly<Record<string, unknown>>;
         let payload: Readonly<Record<string, unknown>>;

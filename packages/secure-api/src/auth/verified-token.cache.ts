@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
@@ -50,7 +50,7 @@ export class VerifiedTokenCache {
 
   /** The cache key of a token. */
   keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    return hash('sha256', token, 'base64url');
   }
 
   /**
