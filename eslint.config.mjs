@@ -35,6 +35,28 @@ export default tseslint.config(
     },
   },
   {
+    // Dependencies point one way: apps -> libs -> packages. The published packages must never
+    // reach into internal code.
+    files: ['packages/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/libs/**', '**/apps/**'],
+              message: 'packages/ must not import libs/ or apps/.',
+            },
+            {
+              group: ['@secure-api/thumbnail-service'],
+              message: 'packages/ must not import apps/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',
