@@ -46,6 +46,7 @@ const config: Config = {
     project('apps/thumbnail-service', 'e2e'),
   ],
   testTimeout: 20_000,
+  reporters: ['default', path.join(import.meta.dirname, 'scripts/jest-summary-reporter.mjs')],
 };
 
 export default config;
