@@ -82,9 +82,7 @@ export class JwtAuthGuard implements CanActivate {
     cacheKey: string | undefined,
   ): Promise<boolean> {
     try {
-      const principal = await this.runStrategy(request, response, token).finally(() =>
-        BEARER_TOKENS.delete(request),
-      );
+      const principal = await this.runStrategy(request, response, token);
       if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
       request.user = principal;
       return true;
@@ -93,7 +91,7 @@ export class JwtAuthGuard implements CanActivate {
     }
   }
 
-  private runStrategy(
+  private async runStrategy(
     request: AuthenticatedRequest,
     response: unknown,
     token: string,
@@ -102,6 +100,17 @@ export class JwtAuthGuard implements CanActivate {
     // request: deleting a property afterwards would turn the request object into a slow
     // dictionary-mode object for the rest of its life.
     BEARER_TOKENS.set(request, token);
+    try {
+      return await this.passportAuthenticate(request, response);
+    } finally {
+      BEARER_TOKENS.delete(request);
+    }
+  }
+
+  private passportAuthenticate(
+    request: AuthenticatedRequest,
+    response: unknown,
+  ): Promise<Principal> {
     return new Promise<Principal>((resolve, reject) => {
       const strategy = Object.create(this.strategy) as SecureJwtStrategy;
       const middleware = passport.authenticate(
