@@ -192,8 +192,8 @@ describe('resolveOptions', () => {
     ],
     [
       'token cache ttl too long',
-      { auth: { ...base, tokenCache: { maxTtlSeconds: 3601 } } },
-      '"auth.tokenCache.maxTtlSeconds" must be at most 3600',
+      { auth: { ...base, tokenCache: { maxTtlSeconds: 61 } } },
+      '"auth.tokenCache.maxTtlSeconds" must be at most 60',
     ],
     [
       'routeAudit typo',

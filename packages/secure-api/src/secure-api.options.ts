@@ -60,7 +60,9 @@ export interface TokenCacheOptions {
    */
   maxEntries?: number;
   /**
-   * Longest time a verified token is served from the cache; never past the token's `exp`.
+   * Longest time a verified token is served from the cache; never past the token's `exp`. At
+   * most 60: a cached principal outlives a key removed from the JWKS until the next key-set
+   * fetch, so the cache must not stretch that window.
    * @default 60
    */
   maxTtlSeconds?: number;
@@ -302,7 +304,7 @@ function resolveTokenCache(value: unknown): Required<TokenCacheOptions> | false 
   const cache = value ?? {};
   return Object.freeze({
     maxEntries: positiveInteger(cache.maxEntries, 'auth.tokenCache.maxEntries', 1000),
-    maxTtlSeconds: positiveInteger(cache.maxTtlSeconds, 'auth.tokenCache.maxTtlSeconds', 60, 3600),
+    maxTtlSeconds: positiveInteger(cache.maxTtlSeconds, 'auth.tokenCache.maxTtlSeconds', 60, 60),
   });
 }
 

@@ -7,6 +7,9 @@ export interface VerificationKey {
   /** The JWK's `alg`, when it names one; a token must then use exactly that algorithm. */
   readonly alg: JwsAlgorithm | undefined;
   readonly key: KeyObject;
+  /** Key family and, for EC keys, the OpenSSL curve name: read once, at import. */
+  readonly type: 'rsa' | 'ec';
+  readonly curve: string | undefined;
   /** SHA-256 of the DER public key, to tell whether a refetched key set changed. */
   readonly fingerprint: string;
 }
@@ -82,7 +85,14 @@ export function importVerificationJwk(jwk: unknown): VerificationKey | string {
   const fingerprint = createHash('sha256')
     .update(key.export({ format: 'der', type: 'spki' }))
     .digest('base64url');
-  return { kid, alg: alg as JwsAlgorithm | undefined, key, fingerprint };
+  return {
+    kid,
+    alg: alg as JwsAlgorithm | undefined,
+    key,
+    type: kty === 'RSA' ? 'rsa' : 'ec',
+    curve: key.asymmetricKeyDetails?.namedCurve,
+    fingerprint,
+  };
 }
 
 /**
@@ -91,7 +101,6 @@ export function importVerificationJwk(jwk: unknown): VerificationKey | string {
  */
 export function keyMatchesAlgorithm(key: VerificationKey, alg: JwsAlgorithm): boolean {
   if (key.alg !== undefined && key.alg !== alg) return false;
-  const type = key.key.asymmetricKeyType;
-  if (alg.startsWith('RS') || alg.startsWith('PS')) return type === 'rsa';
-  return type === 'ec' && key.key.asymmetricKeyDetails?.namedCurve === CURVE_FOR_ALG[alg];
+  if (alg.startsWith('RS') || alg.startsWith('PS')) return key.type === 'rsa';
+  return key.type === 'ec' && key.curve === CURVE_FOR_ALG[alg];
 }
