@@ -2,6 +2,8 @@
 export interface FetchLimits {
   readonly timeoutMs: number;
   readonly maxBytes: number;
+  /** Aborts every fetch under way when the app shuts down. */
+  readonly shutdown?: AbortSignal;
 }
 
 /**
@@ -14,7 +16,9 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
     method: 'GET',
     headers: { accept: 'application/json, application/jwk-set+json' },
     redirect: 'error',
-    signal: AbortSignal.timeout(limits.timeoutMs),
+    signal: limits.shutdown
+      ? AbortSignal.any([AbortSignal.timeout(limits.timeoutMs), limits.shutdown])
+      : AbortSignal.timeout(limits.timeoutMs),
   });
   if (!response.ok) {
     await response.body?.cancel();

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import {
   assertFetchable,
@@ -150,19 +156,21 @@ class KeySource {
  * Header members that point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never used.
  */
 @Injectable()
-export class JwksKeyStore implements OnApplicationBootstrap {
+export class JwksKeyStore implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('SecureApi');
   private readonly sources: readonly KeySource[];
   private readonly byIssuer: ReadonlyMap<string, KeySource>;
   private readonly listeners = new Set<() => void>();
   private readonly maxAgeMs: number;
   private readonly cooldownMs: number;
+  private readonly shutdown = new AbortController();
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
     const { jwks, issuers, jwksUri } = options.auth;
     const limits: FetchLimits = {
       timeoutMs: jwks.fetchTimeoutSeconds * 1000,
       maxBytes: jwks.maxResponseBytes,
+      shutdown: this.shutdown.signal,
     };
     this.maxAgeMs = jwks.cacheMaxAgeSeconds * 1000;
     this.cooldownMs = jwks.refetchCooldownSeconds * 1000;
@@ -183,6 +191,12 @@ export class JwksKeyStore implements OnApplicationBootstrap {
   /** Fetches every key set once before the app takes traffic. */
   async onApplicationBootstrap(): Promise<void> {
     await Promise.all(this.sources.map((source) => source.refresh()));
+  }
+
+  /** Aborts key-set fetches under way, so that closing the app never waits on the issuer. */
+  async onApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
+    await this.settled();
   }
 
   /** Registers a callback run whenever a fetched key set differs from the one before. */
