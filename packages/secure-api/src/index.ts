@@ -1,6 +1,7 @@
 export { SecureApiModule } from './secure-api.module.js';
 export {
   type AuthOptions,
+  type HeadersOptions,
   type JwksOptions,
   type JwsAlgorithm,
   type ResolvedSecureApiOptions,
@@ -24,3 +25,4 @@ export { SecureApiHttpError, type SecureApiHttpErrorInit } from './errors/secure
 export { SecureApiErrorCode, TokenRejectionReason } from './errors/secure-api-error-code.js';
 export { PROBLEM_JSON, type ProblemDetails } from './errors/problem-details.js';
 export { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
+export { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';

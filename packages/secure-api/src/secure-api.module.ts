@@ -1,4 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import {
+  Global,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { JwksKeyStore } from './auth/jwks-key-store.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
@@ -7,6 +13,7 @@ import { RouteAuditService } from './auth/route-audit.service.js';
 import { ScopesGuard } from './auth/scopes.guard.js';
 import { VerifiedTokenCache } from './auth/verified-token.cache.js';
 import { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
+import { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';
 import { SECURE_API_OPTIONS } from './secure-api.constants.js';
 import {
   SECURE_API_MODULE_OPTIONS,
@@ -21,7 +28,10 @@ import { resolveOptions } from './secure-api.options.js';
  *   issuer's JWKS, unless it is `@Public()`;
  * - `@Scopes()` says which scopes a route needs; a missing one is a 403;
  * - a route with neither fails the boot (`routeAudit: 'error'`) and is refused at run time;
- * - every error is an `application/problem+json` response.
+ * - every error is an `application/problem+json` response;
+ * - every response, routed or not, carries helmet's security headers (HSTS over TLS), and
+ *   authenticated ones `Cache-Control: no-store`; `TRACE` and method-override headers are
+ *   refused.
  *
  * The module is global: its guards apply to every route of the app, and {@link JwksKeyStore}
  * can be injected anywhere (readiness probes).
@@ -62,4 +72,11 @@ import { resolveOptions } from './secure-api.options.js';
   ],
   exports: [SECURE_API_OPTIONS, JwksKeyStore, VerifiedTokenCache, JwtAuthGuard, ScopesGuard],
 })
-export class SecureApiModule extends SecureApiConfigurableModule {}
+export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    // "{*path}" also matches "/" and paths no controller serves, so 404s get the headers too.
+    consumer
+      .apply(SecureHeadersMiddleware)
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

@@ -19,6 +19,7 @@ describe('resolveOptions', () => {
     const resolved = resolveOptions({ auth: base });
     expect(resolved).toEqual({
       routeAudit: 'error',
+      headers: { helmet: {} },
       auth: {
         issuers: ['https://id.example.com'],
         audiences: ['https://api.example.com'],
@@ -200,6 +201,56 @@ describe('resolveOptions', () => {
       { auth: base, routeAudit: 'maybe' },
       `"routeAudit" must be 'error', 'warn' or 'off'`,
     ],
+    ['headers true', { auth: base, headers: true }, '"headers" must be an object or false'],
+    ['headers a string', { auth: base, headers: 'on' }, '"headers" must be an object or false'],
+    [
+      'unknown headers option',
+      { auth: base, headers: { helmt: {} } },
+      '"headers.helmt" is not an option. Potential solution: the one option is headers.helmet.',
+    ],
+    [
+      'helmet options an array',
+      { auth: base, headers: { helmet: [] } },
+      '"headers.helmet" must be an object of helmet options',
+    ],
+    [
+      'helmet options false',
+      { auth: base, headers: { helmet: false } },
+      '"headers.helmet" must be an object of helmet options',
+    ],
+    [
+      'the hsts alias',
+      { auth: base, headers: { helmet: { hsts: { maxAge: 60 } } } },
+      '"headers.helmet.hsts" is a legacy alias that this module does not accept. Potential solution: use headers.helmet.strictTransportSecurity.',
+    ],
+    [
+      'a misspelt helmet option',
+      { auth: base, headers: { helmet: { contentSecurityPolcy: false } } },
+      '"headers.helmet.contentSecurityPolcy" is not a helmet option. Potential solution: use one of contentSecurityPolicy,',
+    ],
+    [
+      'an unquoted CSP keyword',
+      {
+        auth: base,
+        headers: { helmet: { contentSecurityPolicy: { directives: { 'default-src': ['self'] } } } },
+      },
+      `"headers.helmet" is refused by helmet: Content-Security-Policy received an invalid directive value for "default-src". "self" should be quoted.`,
+    ],
+    [
+      'a negative HSTS max-age',
+      { auth: base, headers: { helmet: { strictTransportSecurity: { maxAge: -1 } } } },
+      '"headers.helmet" is refused by helmet: Strict-Transport-Security: -1 is not a valid value for maxAge',
+    ],
+    [
+      'a helmet option given twice',
+      { auth: base, headers: { helmet: { noSniff: true, xContentTypeOptions: true } } },
+      '"headers.helmet" is refused by helmet: X-Content-Type-Options option was specified twice',
+    ],
+    [
+      'an unknown X-Frame-Options action',
+      { auth: base, headers: { helmet: { xFrameOptions: { action: 'allow' } } } },
+      '"headers.helmet" is refused by helmet: X-Frame-Options received an invalid action "allow".',
+    ],
   ])('refuses %s with a message naming the path', (_name, options, message) => {
     const error = failure(options);
     expect(error.code).toBe(SecureApiErrorCode.INVALID_OPTIONS);
@@ -209,5 +260,33 @@ describe('resolveOptions', () => {
 
   it('turns the token cache off with false', () => {
     expect(resolveOptions({ auth: { ...base, tokenCache: false } }).auth.tokenCache).toBe(false);
+  });
+
+  it('turns the security headers off with false', () => {
+    expect(resolveOptions({ auth: base, headers: false }).headers).toBe(false);
+  });
+
+  it('keeps helmet options as a frozen copy', () => {
+    const helmet = { xFrameOptions: { action: 'deny' as const }, strictTransportSecurity: false };
+    const resolved = resolveOptions({ auth: base, headers: { helmet } });
+    expect(resolved.headers).toEqual({ helmet });
+    expect(resolved.headers && resolved.headers.helmet).not.toBe(helmet);
+    expect(Object.isFrozen(resolved.headers)).toBe(true);
+    expect(resolved.headers && Object.isFrozen(resolved.headers.helmet)).toBe(true);
+  });
+
+  it("keeps helmet's error as the cause of a refused helmet option", () => {
+    const error = failure({
+      auth: base,
+      headers: { helmet: { referrerPolicy: { policy: 'bogus' } } },
+    });
+    expect(error.code).toBe(SecureApiErrorCode.INVALID_OPTIONS);
+    expect(error.message).toBe(
+      'SecureApiModule: "headers.helmet" is refused by helmet: Referrer-Policy received an unexpected policy token "bogus".',
+    );
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as Error).message).toBe(
+      'Referrer-Policy received an unexpected policy token "bogus"',
+    );
   });
 });

@@ -1,5 +1,7 @@
+import helmet, { type HelmetOptions } from 'helmet';
 import { SecureApiError } from './errors/secure-api.error.js';
 import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
+import { HELMET_OPTION_NAMES, helmetOptionsFor } from './headers/helmet-options.js';
 
 /** JWS algorithms the verifier can be configured to accept (RFC 7518 §3.1, asymmetric only). */
 export const SUPPORTED_ALGORITHMS = [
@@ -131,6 +133,21 @@ export interface AuthOptions {
   tokenCache?: TokenCacheOptions | false;
 }
 
+/** Security response headers, set by helmet on every response. */
+export interface HeadersOptions {
+  /**
+   * helmet options, merged over this module's defaults (shallow: a key given here replaces
+   * the default of that header). The defaults are helmet's own, with
+   * `Strict-Transport-Security: max-age=31536000; includeSubDomains` on responses to requests
+   * that arrived over TLS. HSTS is never sent over plain HTTP, whatever is set here (RFC 6797
+   * §7.2). The legacy alias `hsts` is refused: use `strictTransportSecurity`.
+   * @default {}
+   * @example { contentSecurityPolicy: { directives: { 'default-src': ["'none'"] } } }
+   * @see https://helmetjs.github.io/
+   */
+  helmet?: HelmetOptions;
+}
+
 /** Options of {@link SecureApiModule}. */
 export interface SecureApiModuleOptions {
   /** Bearer-token authentication. Required. */
@@ -142,6 +159,13 @@ export interface SecureApiModuleOptions {
    * @default 'error'
    */
   routeAudit?: RouteAuditMode;
+  /**
+   * Security headers on every response. `false` turns them off, which is unsafe: it is meant
+   * only for an app whose responses get these headers elsewhere, such as from a gateway. The
+   * refusal of `TRACE` / `TRACK` and of method-override headers stays on either way.
+   * @default {} (helmet's defaults, plus HSTS over TLS)
+   */
+  headers?: HeadersOptions | false;
 }
 
 /** The options after defaults and validation; frozen. */
@@ -161,15 +185,17 @@ export interface ResolvedSecureApiOptions {
     readonly tokenCache: Readonly<Required<TokenCacheOptions>> | false;
   };
   readonly routeAudit: RouteAuditMode;
+  readonly headers: { readonly helmet: Readonly<HelmetOptions> } | false;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 
 class OptionsError extends SecureApiError {
-  constructor(path: string, problem: string, fix?: string) {
+  constructor(path: string, problem: string, fix?: string, cause?: unknown) {
     super(
       SecureApiErrorCode.INVALID_OPTIONS,
       `SecureApiModule: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
+      { cause },
     );
   }
 }
@@ -392,6 +418,62 @@ function resolveAuth(value: unknown): ResolvedSecureApiOptions['auth'] {
   });
 }
 
+function resolveHeaders(value: unknown): ResolvedSecureApiOptions['headers'] {
+  if (value === false) return false;
+  if (value !== undefined && !isRecord(value)) {
+    throw new OptionsError('headers', 'must be an object or false');
+  }
+  const headers = value ?? {};
+  for (const key of Object.keys(headers)) {
+    if (key !== 'helmet') {
+      throw new OptionsError(
+        `headers.${key}`,
+        'is not an option',
+        'the one option is headers.helmet',
+      );
+    }
+  }
+  const options = headers.helmet ?? {};
+  if (!isRecord(options)) {
+    throw new OptionsError(
+      'headers.helmet',
+      'must be an object of helmet options',
+      "e.g. headers: { helmet: { xFrameOptions: { action: 'deny' } } }",
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (key === 'hsts') {
+      throw new OptionsError(
+        'headers.helmet.hsts',
+        'is a legacy alias that this module does not accept',
+        'use headers.helmet.strictTransportSecurity',
+      );
+    }
+    if (!Object.hasOwn(HELMET_OPTION_NAMES, key)) {
+      throw new OptionsError(
+        `headers.helmet.${key}`,
+        'is not a helmet option',
+        `use one of ${Object.keys(HELMET_OPTION_NAMES).join(', ')}`,
+      );
+    }
+  }
+  const resolved = Object.freeze({ ...options }) as Readonly<HelmetOptions>;
+  // helmet checks its options when a handler is built; building one here refuses a bad value
+  // at boot, with the option path, rather than when the middleware is created.
+  try {
+    helmet(helmetOptionsFor(resolved, 'tls'));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new OptionsError(
+      'headers.helmet',
+      `is refused by helmet: ${message.replace(/\.$/, '')}`,
+      undefined,
+      error,
+    );
+  }
+  return Object.freeze({ helmet: resolved });
+}
+
 /**
  * Validates the module options and applies the defaults, once, at bootstrap.
  *
@@ -410,5 +492,9 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
   if (routeAudit !== 'error' && routeAudit !== 'warn' && routeAudit !== 'off') {
     throw new OptionsError('routeAudit', "must be 'error', 'warn' or 'off'");
   }
-  return Object.freeze({ auth: resolveAuth(options.auth), routeAudit });
+  return Object.freeze({
+    auth: resolveAuth(options.auth),
+    routeAudit,
+    headers: resolveHeaders(options.headers),
+  });
 }

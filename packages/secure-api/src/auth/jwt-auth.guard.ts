@@ -6,7 +6,7 @@ import {
   Injectable,
   Logger,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import passport from 'passport';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { TokenRejectionReason } from '../errors/secure-api-error-code.js';
@@ -34,6 +34,7 @@ type AuthenticatedRequest = IncomingMessage & { user?: Principal };
  * passport writes its per-request callbacks onto the strategy object it is given.
  *
  * Non-HTTP contexts (microservices, websockets) are refused unless the handler is public.
+ * An authenticated response gets `Cache-Control: no-store`.
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
@@ -46,6 +47,7 @@ export class JwtAuthGuard implements CanActivate {
     @Inject(SECURE_API_OPTIONS) private readonly options: ResolvedSecureApiOptions,
     private readonly strategy: SecureJwtStrategy,
     private readonly cache: VerifiedTokenCache,
+    private readonly adapterHost: HttpAdapterHost,
   ) {
     this.requirements = new RouteRequirements(reflector);
     this.realm = options.auth.realm;
@@ -66,6 +68,7 @@ export class JwtAuthGuard implements CanActivate {
       const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
       if (cached !== undefined) {
         request.user = cached;
+        this.markPrivate(http.getResponse());
         return true;
       }
       assertBearerSyntax(token, this.realm);
@@ -85,10 +88,20 @@ export class JwtAuthGuard implements CanActivate {
       const principal = await this.runStrategy(request, response, token);
       if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
       request.user = principal;
+      this.markPrivate(response);
       return true;
     } catch (error) {
       throw this.toHttpError(error);
     }
+  }
+
+  /**
+   * A response to an authenticated request is the caller's own: a shared cache that stored it
+   * would serve it to the next client (RFC 9111 §5.2.2.5, OWASP REST Security Cheat Sheet).
+   * Set before the handler runs, so a handler that chooses its own caching still can.
+   */
+  private markPrivate(response: unknown): void {
+    this.adapterHost.httpAdapter.setHeader(response, 'cache-control', 'no-store');
   }
 
   private async runStrategy(

@@ -24,6 +24,17 @@ export const SecureApiErrorCode = {
 
   /** An HTTP error raised by the framework or the application without a more specific code. */
   HTTP_ERROR: 'ERR_SECURE_API_HTTP_ERROR',
+  /**
+   * 400: the request carries a method-override header (`X-HTTP-Method-Override`,
+   * `X-HTTP-Method`, `X-Method-Override`). Refused rather than ignored: a proxy or framework
+   * that honours one would run another method than the one the guards, logs and rate limits saw.
+   */
+  METHOD_OVERRIDE: 'ERR_SECURE_API_METHOD_OVERRIDE',
+  /**
+   * 405: the method is `TRACE` or `TRACK`, which echo the request (cookies, `Authorization`)
+   * back in the body: cross-site tracing.
+   */
+  METHOD_NOT_ALLOWED: 'ERR_SECURE_API_METHOD_NOT_ALLOWED',
   /** 404: no route matches. */
   NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',
   /** 500: an unexpected error; its details go only to the log. */
