@@ -23,6 +23,7 @@ export { VerifiedTokenCache } from './auth/verified-token.cache.js';
 export { SecureApiError } from './errors/secure-api.error.js';
 export { SecureApiHttpError, type SecureApiHttpErrorInit } from './errors/secure-api-http.error.js';
 export { SecureApiErrorCode, TokenRejectionReason } from './errors/secure-api-error-code.js';
-export { PROBLEM_JSON, type ProblemDetails } from './errors/problem-details.js';
+export { type FieldError, PROBLEM_JSON, type ProblemDetails } from './errors/problem-details.js';
 export { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
 export { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';
+export { SecureValidationPipe } from './validation/secure-validation.pipe.js';

@@ -5,7 +5,7 @@ import {
   type NestModule,
   RequestMethod,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { JwksKeyStore } from './auth/jwks-key-store.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { SecureJwtStrategy } from './auth/jwt.strategy.js';
@@ -20,6 +20,7 @@ import {
   SecureApiConfigurableModule,
 } from './secure-api.module-definition.js';
 import { resolveOptions } from './secure-api.options.js';
+import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
 
 /**
  * Layered API security for a NestJS service. Import it once, in the root module:
@@ -28,6 +29,8 @@ import { resolveOptions } from './secure-api.options.js';
  *   issuer's JWKS, unless it is `@Public()`;
  * - `@Scopes()` says which scopes a route needs; a missing one is a 403;
  * - a route with neither fails the boot (`routeAudit: 'error'`) and is refused at run time;
+ * - bodies, query strings and route parameters are validated against their DTO classes
+ *   ({@link SecureValidationPipe}), unknown members refused;
  * - every error is an `application/problem+json` response;
  * - every response, routed or not, carries helmet's security headers (HSTS over TLS), and
  *   authenticated ones `Cache-Control: no-store`; `TRACE` and method-override headers are
@@ -69,6 +72,7 @@ import { resolveOptions } from './secure-api.options.js';
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
     { provide: APP_FILTER, useClass: SecureApiExceptionFilter },
+    { provide: APP_PIPE, useClass: SecureValidationPipe },
   ],
   exports: [SECURE_API_OPTIONS, JwksKeyStore, VerifiedTokenCache, JwtAuthGuard, ScopesGuard],
 })

@@ -20,6 +20,7 @@ describe('resolveOptions', () => {
     expect(resolved).toEqual({
       routeAudit: 'error',
       headers: { helmet: {} },
+      validation: true,
       auth: {
         issuers: ['https://id.example.com'],
         audiences: ['https://api.example.com'],
@@ -44,6 +45,11 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(resolved)).toBe(true);
     expect(Object.isFrozen(resolved.auth)).toBe(true);
     expect(Object.isFrozen(resolved.auth.algorithms)).toBe(true);
+  });
+
+  it('turns validation off only when asked with false', () => {
+    expect(resolveOptions({ auth: base, validation: false }).validation).toBe(false);
+    expect(resolveOptions({ auth: base, validation: true }).validation).toBe(true);
   });
 
   it('keeps issuer and audience lists as given, without normalising slashes', () => {
@@ -201,6 +207,12 @@ describe('resolveOptions', () => {
       { auth: base, routeAudit: 'maybe' },
       `"routeAudit" must be 'error', 'warn' or 'off'`,
     ],
+    [
+      'validation a string',
+      { auth: base, validation: 'off' },
+      '"validation" must be true or false. Potential solution: leave it out to validate every request, or set validation: false to install your own pipe.',
+    ],
+    ['validation an object', { auth: base, validation: {} }, '"validation" must be true or false'],
     ['headers true', { auth: base, headers: true }, '"headers" must be an object or false'],
     ['headers a string', { auth: base, headers: 'on' }, '"headers" must be an object or false'],
     [

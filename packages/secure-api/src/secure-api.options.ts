@@ -166,6 +166,15 @@ export interface SecureApiModuleOptions {
    * @default {} (helmet's defaults, plus HSTS over TLS)
    */
   headers?: HeadersOptions | false;
+  /**
+   * The global {@link SecureValidationPipe}: bodies, query strings and route parameters are
+   * checked against their DTO classes (class-validator), unknown members refused, and failures
+   * answered with `400 ERR_SECURE_API_VALIDATION_FAILED` listing JSON Pointers. `false` removes
+   * the pipe, for an app that installs its own; the body-parser errors (malformed JSON, too
+   * large, unsupported media type) stay mapped by the exception filter either way.
+   * @default true
+   */
+  validation?: boolean;
 }
 
 /** The options after defaults and validation; frozen. */
@@ -186,6 +195,7 @@ export interface ResolvedSecureApiOptions {
   };
   readonly routeAudit: RouteAuditMode;
   readonly headers: { readonly helmet: Readonly<HelmetOptions> } | false;
+  readonly validation: boolean;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -492,9 +502,18 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
   if (routeAudit !== 'error' && routeAudit !== 'warn' && routeAudit !== 'off') {
     throw new OptionsError('routeAudit', "must be 'error', 'warn' or 'off'");
   }
+  const validation = options.validation ?? true;
+  if (typeof validation !== 'boolean') {
+    throw new OptionsError(
+      'validation',
+      'must be true or false',
+      'leave it out to validate every request, or set validation: false to install your own pipe',
+    );
+  }
   return Object.freeze({
     auth: resolveAuth(options.auth),
     routeAudit,
     headers: resolveHeaders(options.headers),
+    validation,
   });
 }

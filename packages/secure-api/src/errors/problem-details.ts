@@ -16,6 +16,24 @@ export interface ProblemDetails {
 }
 
 /**
+ * One failed check of a request's body, query string or route parameters, as listed in the
+ * `errors` member of a `ERR_SECURE_API_VALIDATION_FAILED` problem.
+ *
+ * @example { in: 'body', pointer: '/size/width', detail: 'must not be greater than 4096' }
+ */
+export interface FieldError {
+  /** Which part of the request failed: the JSON body, the query string or the path. */
+  readonly in: 'body' | 'query' | 'path';
+  /**
+   * JSON Pointer (RFC 6901) to the failing member: `/items/0/name` in the body, `/page` for
+   * the query parameter `page`, `/id` for the route parameter `id`; `''` for the whole part.
+   */
+  readonly pointer: string;
+  /** What is wrong, without the property name and without the submitted value. */
+  readonly detail: string;
+}
+
+/**
  * Maps a code such as `ERR_SECURE_API_TOKEN_INVALID` to the problem type
  * `urn:secure-api:problem:token-invalid`. A URN, because the project owns no domain whose
  * pages it could promise to keep; the `code` member is what clients should match on.

@@ -35,6 +35,17 @@ export const SecureApiErrorCode = {
    * back in the body: cross-site tracing.
    */
   METHOD_NOT_ALLOWED: 'ERR_SECURE_API_METHOD_NOT_ALLOWED',
+  /**
+   * 400: the body, query string or route parameters do not match the route's DTO. The
+   * problem's `errors` member lists each failure as `{ in, pointer, detail }`.
+   */
+  VALIDATION_FAILED: 'ERR_SECURE_API_VALIDATION_FAILED',
+  /** 400: the body is not well-formed JSON (or is empty while declared as JSON). */
+  MALFORMED_BODY: 'ERR_SECURE_API_MALFORMED_BODY',
+  /** 413: the body is larger than the adapter's body-size limit. */
+  BODY_TOO_LARGE: 'ERR_SECURE_API_BODY_TOO_LARGE',
+  /** 415: the body's `Content-Type` is not one the route's adapter can parse. */
+  UNSUPPORTED_MEDIA_TYPE: 'ERR_SECURE_API_UNSUPPORTED_MEDIA_TYPE',
   /** 404: no route matches. */
   NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',
   /** 500: an unexpected error; its details go only to the log. */

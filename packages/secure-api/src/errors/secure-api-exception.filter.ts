@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { bodyParseFailureOf } from './body-parse-failure.js';
 import { SecureApiHttpError } from './secure-api-http.error.js';
 import { SecureApiErrorCode } from './secure-api-error-code.js';
 import {
@@ -39,7 +40,9 @@ const GENERIC_DETAIL: Readonly<Record<number, string>> = {
  * (RFC 9457) with a stable `code`, and nothing the client sent (token, body, path) and no stack
  * trace is written into it. Errors this package raises keep their status, code and headers;
  * Nest's and the application's `HttpException`s keep their status with a generic detail (their
- * messages may quote the request, such as Nest's "Cannot GET /path"); any other error is a 500.
+ * messages may quote the request, such as Nest's "Cannot GET /path"); a body the adapter
+ * refused (malformed JSON, too large, unsupported media type) gets its own code on Express
+ * and Fastify alike; any other error is a 500.
  * Details of every 5xx go only to the log.
  */
 @Catch()
@@ -71,9 +74,15 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
           exception.status,
           exception.title,
           exception.detail,
+          exception.errors === undefined ? undefined : { errors: exception.errors },
         ),
         headers: exception.headers,
       };
+    }
+    const bodyFailure = bodyParseFailureOf(exception);
+    if (bodyFailure !== undefined) {
+      const { code, status, detail } = bodyFailure;
+      return { problem: problemDetails(code, status, statusTitle(status), detail), headers: {} };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -1,5 +1,6 @@
 import { SecureApiError } from './secure-api.error.js';
 import { type SecureApiErrorCode } from './secure-api-error-code.js';
+import { type FieldError } from './problem-details.js';
 
 /** What {@link SecureApiHttpError} carries besides its code. */
 export interface SecureApiHttpErrorInit {
@@ -11,6 +12,11 @@ export interface SecureApiHttpErrorInit {
   detail: string;
   /** Response headers to add, such as `WWW-Authenticate` or `Retry-After`. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * The checks that failed, sent as the problem's `errors` extension member. Each entry must
+   * be free of anything the client sent except member names.
+   */
+  errors?: readonly FieldError[];
   /** Internal reason for the log (a `TokenRejectionReason` for token errors); never sent. */
   reason?: string;
   cause?: unknown;
@@ -30,6 +36,7 @@ export class SecureApiHttpError extends SecureApiError {
   readonly detail: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly reason: string | undefined;
+  readonly errors: readonly FieldError[] | undefined;
 
   constructor(code: SecureApiErrorCode, init: SecureApiHttpErrorInit) {
     super(code, init.detail, { cause: init.cause });
@@ -39,5 +46,6 @@ export class SecureApiHttpError extends SecureApiError {
     this.detail = init.detail;
     this.headers = Object.freeze({ ...init.headers });
     this.reason = init.reason;
+    this.errors = init.errors && Object.freeze([...init.errors]);
   }
 }
