@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { SecureApiModule } from '@secure-api/nestjs';
 import { type ServiceConfig } from './config/service.config.js';
 import { HealthController } from './health/health.controller.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { OpenApiDocumentStore } from './openapi/openapi-document.store.js';
 import { ThumbnailsController } from './thumbnails/thumbnails.controller.js';
 
 /** The thumbnail service, configured from {@link ServiceConfig}. */
@@ -15,7 +17,8 @@ export class AppModule {
           auth: { issuer: config.authIssuer, audience: config.authAudience },
         }),
       ],
-      controllers: [HealthController, ThumbnailsController],
+      controllers: [HealthController, OpenApiController, ThumbnailsController],
+      providers: [OpenApiDocumentStore],
     };
   }
 }

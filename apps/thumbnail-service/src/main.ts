@@ -3,11 +3,13 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServiceConfig } from './config/service.config.js';
+import { setupOpenApi } from './openapi/setup-openapi.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadServiceConfig();
   const app = await NestFactory.create(AppModule.register(config));
   app.enableShutdownHooks();
+  setupOpenApi(app);
   await app.listen(config.port, config.host);
   new Logger('ThumbnailService').log(
     `listening on ${await app.getUrl()} (issuer ${config.authIssuer}, audience ${config.authAudience})`,

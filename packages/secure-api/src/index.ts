@@ -27,3 +27,10 @@ export { type FieldError, PROBLEM_JSON, type ProblemDetails } from './errors/pro
 export { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
 export { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';
 export { SecureValidationPipe } from './validation/secure-validation.pipe.js';
+export { type CorsOptions, type ResolvedCorsOptions } from './secure-api.options.js';
+export { CorsMiddleware } from './cors/cors.middleware.js';
+export {
+  applySecureApiOpenApi,
+  type OpenApiDocument,
+  type SecureApiOpenApiOptions,
+} from './openapi/secure-api-openapi.js';

@@ -12,6 +12,7 @@ import { SecureJwtStrategy } from './auth/jwt.strategy.js';
 import { RouteAuditService } from './auth/route-audit.service.js';
 import { ScopesGuard } from './auth/scopes.guard.js';
 import { VerifiedTokenCache } from './auth/verified-token.cache.js';
+import { CorsMiddleware } from './cors/cors.middleware.js';
 import { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
 import { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';
 import { SECURE_API_OPTIONS } from './secure-api.constants.js';
@@ -34,7 +35,9 @@ import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
  * - every error is an `application/problem+json` response;
  * - every response, routed or not, carries helmet's security headers (HSTS over TLS), and
  *   authenticated ones `Cache-Control: no-store`; `TRACE` and method-override headers are
- *   refused.
+ *   refused;
+ * - CORS, when configured, for an exact list of origins ({@link CorsMiddleware}); off by
+ *   default.
  *
  * The module is global: its guards apply to every route of the app, and {@link JwksKeyStore}
  * can be injected anywhere (readiness probes).
@@ -79,8 +82,9 @@ import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
 export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     // "{*path}" also matches "/" and paths no controller serves, so 404s get the headers too.
+    // CORS runs second, so that a preflight it answers carries the security headers.
     consumer
-      .apply(SecureHeadersMiddleware)
+      .apply(SecureHeadersMiddleware, CorsMiddleware)
       .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

@@ -21,6 +21,7 @@ describe('resolveOptions', () => {
       routeAudit: 'error',
       headers: { helmet: {} },
       validation: true,
+      cors: false,
       auth: {
         issuers: ['https://id.example.com'],
         audiences: ['https://api.example.com'],
@@ -300,5 +301,169 @@ describe('resolveOptions', () => {
     expect((error.cause as Error).message).toBe(
       'Referrer-Policy received an unexpected policy token "bogus"',
     );
+  });
+
+  describe('cors', () => {
+    const APP = 'https://app.example.com';
+
+    it('is off unless configured', () => {
+      expect(resolveOptions({ auth: base }).cors).toBe(false);
+      expect(resolveOptions({ auth: base, cors: false }).cors).toBe(false);
+    });
+
+    it('applies the documented defaults and freezes the result', () => {
+      const { cors } = resolveOptions({ auth: base, cors: { origins: [APP, APP] } });
+      expect(cors).toEqual({
+        origins: [APP],
+        credentials: false,
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowedHeaders: ['authorization', 'content-type'],
+        exposedHeaders: [],
+        maxAgeSeconds: 600,
+      });
+      expect(Object.isFrozen(cors)).toBe(true);
+      expect(cors !== false && Object.isFrozen(cors.origins)).toBe(true);
+    });
+
+    it.each([
+      'https://app.example.com',
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'https://[::1]:8443',
+      'https://xn--bcher-kva.example',
+    ])('accepts the exact origin %s', (origin) => {
+      expect(resolveOptions({ auth: base, cors: { origins: [origin] } }).cors).toMatchObject({
+        origins: [origin],
+      });
+    });
+
+    it("accepts '*' alone without credentials", () => {
+      expect(resolveOptions({ auth: base, cors: { origins: ['*'] } }).cors).toMatchObject({
+        origins: ['*'],
+        credentials: false,
+      });
+    });
+
+    it.each<[string, unknown, string]>([
+      [
+        "'*' with credentials",
+        { origins: ['*'], credentials: true },
+        `SecureApiModule: "cors.origins[0]" is '*' while cors.credentials is true: any site could read its visitors' credentialed responses. Potential solution: list the exact origins, or set credentials: false.`,
+      ],
+      [
+        "'*' next to an origin",
+        { origins: [APP, '*'] },
+        `SecureApiModule: "cors.origins[1]" is '*' next to other origins, which it makes meaningless. Potential solution: use either ['*'] or a list of exact origins.`,
+      ],
+      [
+        'true',
+        true,
+        `SecureApiModule: "cors" must be an object or false (got true). Potential solution: list the allowed origins, e.g. cors: { origins: ['https://app.example.com'] }.`,
+      ],
+      [
+        'the cors package\'s "origin" option',
+        { origin: true },
+        'SecureApiModule: "cors.origin" is not an option. Potential solution: use cors.origins, an array of exact origins.',
+      ],
+      [
+        'origins: true',
+        { origins: true },
+        `SecureApiModule: "cors.origins" must be a non-empty array of exact origins (got true). Potential solution: e.g. origins: ['https://app.example.com'], or leave cors out to allow no cross-origin reads.`,
+      ],
+      [
+        'an empty list',
+        { origins: [] },
+        `SecureApiModule: "cors.origins" must be a non-empty array of exact origins (got an empty array). Potential solution: e.g. origins: ['https://app.example.com'], or leave cors out to allow no cross-origin reads.`,
+      ],
+      [
+        'a function',
+        { origins: () => true },
+        `SecureApiModule: "cors.origins" must be a non-empty array of exact origins (got a function). Potential solution: e.g. origins: ['https://app.example.com'], or leave cors out to allow no cross-origin reads.`,
+      ],
+      [
+        'a function in the list',
+        { origins: [APP, () => true] },
+        `SecureApiModule: "cors.origins[1]" is a function: origins are compared as exact strings, never computed, so that no request can have its Origin reflected. Potential solution: list each origin, e.g. 'https://app.example.com'.`,
+      ],
+      [
+        'a RegExp in the list',
+        { origins: [/\.example\.com$/] },
+        `SecureApiModule: "cors.origins[0]" is a RegExp (/\\.example\\.com$/): origins are compared as exact strings, never computed, so that no request can have its Origin reflected. Potential solution: list each origin, e.g. 'https://app.example.com'.`,
+      ],
+      [
+        'true in the list',
+        { origins: [true] },
+        `SecureApiModule: "cors.origins[0]" is true: origins are compared as exact strings, never computed, so that no request can have its Origin reflected. Potential solution: list each origin, e.g. 'https://app.example.com'.`,
+      ],
+      [
+        'a trailing slash',
+        { origins: ['https://app.example.com/'] },
+        `SecureApiModule: "cors.origins[0]" has a path, query or trailing slash (got 'https://app.example.com/'), which the Origin header never carries. Potential solution: use 'https://app.example.com'.`,
+      ],
+      [
+        'a path',
+        { origins: [APP, 'https://app.example.com/app'] },
+        `SecureApiModule: "cors.origins[1]" has a path, query or trailing slash (got 'https://app.example.com/app'), which the Origin header never carries. Potential solution: use 'https://app.example.com'.`,
+      ],
+      [
+        'upper case',
+        { origins: ['https://App.Example.com'] },
+        `SecureApiModule: "cors.origins[0]" is not written as browsers send the Origin header: lower case, no default port (got 'https://App.Example.com'). Potential solution: use 'https://app.example.com'.`,
+      ],
+      [
+        'a default port',
+        { origins: ['https://app.example.com:443'] },
+        `SecureApiModule: "cors.origins[0]" is not written as browsers send the Origin header: lower case, no default port (got 'https://app.example.com:443'). Potential solution: use 'https://app.example.com'.`,
+      ],
+      [
+        "'null'",
+        { origins: ['null'] },
+        `SecureApiModule: "cors.origins[0]" is 'null', the origin of sandboxed frames and file: pages, which any page can take on. Potential solution: list the real origins of the pages that call this API.`,
+      ],
+      [
+        'a bare host',
+        { origins: ['app.example.com'] },
+        `SecureApiModule: "cors.origins[0]" must be an http: or https: origin, scheme://host[:port] (got 'app.example.com'). Potential solution: e.g. 'https://app.example.com'.`,
+      ],
+      [
+        'another scheme',
+        { origins: ['ftp://app.example.com'] },
+        `SecureApiModule: "cors.origins[0]" must be an http: or https: origin, scheme://host[:port] (got 'ftp://app.example.com'). Potential solution: e.g. 'https://app.example.com'.`,
+      ],
+      [
+        'credentials that are not a boolean',
+        { origins: [APP], credentials: 'true' },
+        'SecureApiModule: "cors.credentials" must be true or false.',
+      ],
+      [
+        'a method that is not a token',
+        { origins: [APP], methods: ['GET', 'PO ST'] },
+        'SecureApiModule: "cors.methods[1]" must be an HTTP token (RFC 9110 §5.6.2).',
+      ],
+      [
+        'a header list that is a string',
+        { origins: [APP], allowedHeaders: 'authorization' },
+        'SecureApiModule: "cors.allowedHeaders" must be an array of strings.',
+      ],
+      [
+        'an exposed header with a comma',
+        { origins: [APP], exposedHeaders: ['x-a,x-b'] },
+        'SecureApiModule: "cors.exposedHeaders[0]" must be an HTTP token (RFC 9110 §5.6.2).',
+      ],
+      [
+        'maxAgeSeconds above a day',
+        { origins: [APP], maxAgeSeconds: 86_401 },
+        'SecureApiModule: "cors.maxAgeSeconds" must be at most 86400.',
+      ],
+      [
+        'maxAgeSeconds of zero',
+        { origins: [APP], maxAgeSeconds: 0 },
+        'SecureApiModule: "cors.maxAgeSeconds" must be a positive integer.',
+      ],
+    ])('refuses %s at boot, naming the path', (_name, cors, message) => {
+      const error = failure({ auth: base, cors });
+      expect(error.code).toBe(SecureApiErrorCode.INVALID_OPTIONS);
+      expect(error.message).toBe(message);
+    });
   });
 });

@@ -148,6 +148,49 @@ export interface HeadersOptions {
   helmet?: HelmetOptions;
 }
 
+/**
+ * Cross-origin resource sharing. Origins are matched exactly, never computed: there is no
+ * function, RegExp or `true` origin, so no configuration can reflect an arbitrary `Origin`.
+ * @see https://fetch.spec.whatwg.org/#http-cors-protocol
+ */
+export interface CorsOptions {
+  /**
+   * The origins allowed to read responses, each exactly as browsers send it in the `Origin`
+   * header: `scheme://host[:port]`, lower case, without path, trailing slash or default port.
+   * `'*'`, alone, allows any origin, and only without credentials. `'null'` (sandboxed
+   * frames, `file:` pages) is refused: any page can make its requests carry it.
+   * @example ['https://app.example.com', 'http://localhost:5173']
+   */
+  origins: readonly string[];
+  /**
+   * Send `Access-Control-Allow-Credentials: true`, letting the allowed origins send cookies
+   * and read the responses to requests that carry them. Refused together with `'*'`.
+   * @default false
+   */
+  credentials?: boolean;
+  /**
+   * Methods answered in `Access-Control-Allow-Methods` to a preflight.
+   * @default ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+   */
+  methods?: readonly string[];
+  /**
+   * Request headers answered in `Access-Control-Allow-Headers` to a preflight. Never
+   * reflected from `Access-Control-Request-Headers`.
+   * @default ['authorization', 'content-type']
+   */
+  allowedHeaders?: readonly string[];
+  /**
+   * Response headers the allowed origins may read, in `Access-Control-Expose-Headers`.
+   * @default []
+   */
+  exposedHeaders?: readonly string[];
+  /**
+   * How long a browser may cache a preflight answer (`Access-Control-Max-Age`). At most 86400.
+   * @default 600
+   */
+  maxAgeSeconds?: number;
+}
+
 /** Options of {@link SecureApiModule}. */
 export interface SecureApiModuleOptions {
   /** Bearer-token authentication. Required. */
@@ -175,6 +218,22 @@ export interface SecureApiModuleOptions {
    * @default true
    */
   validation?: boolean;
+  /**
+   * Cross-origin resource sharing. Off unless configured: without it no response carries an
+   * `Access-Control-*` header and a preflight is routed like any other request.
+   * @default false
+   */
+  cors?: CorsOptions | false;
+}
+
+/** The CORS options after defaults and validation; frozen. */
+export interface ResolvedCorsOptions {
+  readonly origins: readonly string[];
+  readonly credentials: boolean;
+  readonly methods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly exposedHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
 }
 
 /** The options after defaults and validation; frozen. */
@@ -196,6 +255,7 @@ export interface ResolvedSecureApiOptions {
   readonly routeAudit: RouteAuditMode;
   readonly headers: { readonly helmet: Readonly<HelmetOptions> } | false;
   readonly validation: boolean;
+  readonly cors: ResolvedCorsOptions | false;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -484,6 +544,155 @@ function resolveHeaders(value: unknown): ResolvedSecureApiOptions['headers'] {
   return Object.freeze({ helmet: resolved });
 }
 
+const CORS_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'origins',
+  'credentials',
+  'methods',
+  'allowedHeaders',
+  'exposedHeaders',
+  'maxAgeSeconds',
+]);
+
+/** RFC 9110 §5.6.2 `token`: what a method or header name may be. */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (value instanceof RegExp) return `a RegExp (${String(value)})`;
+  if (value === true) return 'true';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}
+
+function resolveCorsOrigin(value: unknown, path: string): string {
+  if (typeof value !== 'string') {
+    throw new OptionsError(
+      path,
+      `is ${describeValue(value)}: origins are compared as exact strings, never computed, so that no request can have its Origin reflected`,
+      "list each origin, e.g. 'https://app.example.com'",
+    );
+  }
+  if (value === '*') return value;
+  if (value === 'null') {
+    throw new OptionsError(
+      path,
+      "is 'null', the origin of sandboxed frames and file: pages, which any page can take on",
+      'list the real origins of the pages that call this API',
+    );
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new OptionsError(
+      path,
+      `must be an http: or https: origin, scheme://host[:port] (got '${value}')`,
+      "e.g. 'https://app.example.com'",
+    );
+  }
+  if (url.origin !== value) {
+    const hasPath = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(value);
+    throw new OptionsError(
+      path,
+      hasPath
+        ? `has a path, query or trailing slash (got '${value}'), which the Origin header never carries`
+        : `is not written as browsers send the Origin header: lower case, no default port (got '${value}')`,
+      `use '${url.origin}'`,
+    );
+  }
+  return value;
+}
+
+function resolveTokens(value: unknown, path: string, fallback: readonly string[]): string[] {
+  if (value === undefined) return [...fallback];
+  if (!Array.isArray(value)) {
+    throw new OptionsError(path, 'must be an array of strings');
+  }
+  value.forEach((item: unknown, index) => {
+    if (typeof item !== 'string' || !HTTP_TOKEN.test(item)) {
+      throw new OptionsError(`${path}[${index}]`, 'must be an HTTP token (RFC 9110 §5.6.2)');
+    }
+  });
+  return [...new Set(value as string[])];
+}
+
+function resolveCors(value: unknown): ResolvedSecureApiOptions['cors'] {
+  if (value === undefined || value === false) return false;
+  if (!isRecord(value)) {
+    throw new OptionsError(
+      'cors',
+      `must be an object or false (got ${describeValue(value)})`,
+      "list the allowed origins, e.g. cors: { origins: ['https://app.example.com'] }",
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!CORS_OPTION_NAMES.has(key)) {
+      throw new OptionsError(
+        `cors.${key}`,
+        'is not an option',
+        key === 'origin'
+          ? 'use cors.origins, an array of exact origins'
+          : `use one of ${[...CORS_OPTION_NAMES].join(', ')}`,
+      );
+    }
+  }
+  const credentials = value.credentials ?? false;
+  if (typeof credentials !== 'boolean') {
+    throw new OptionsError('cors.credentials', 'must be true or false');
+  }
+  if (!Array.isArray(value.origins) || value.origins.length === 0) {
+    throw new OptionsError(
+      'cors.origins',
+      `must be a non-empty array of exact origins (got ${describeValue(value.origins)})`,
+      "e.g. origins: ['https://app.example.com'], or leave cors out to allow no cross-origin reads",
+    );
+  }
+  const origins = [
+    ...new Set(
+      value.origins.map((origin: unknown, index) =>
+        resolveCorsOrigin(origin, `cors.origins[${index}]`),
+      ),
+    ),
+  ];
+  const wildcard = origins.indexOf('*');
+  if (wildcard !== -1 && credentials) {
+    throw new OptionsError(
+      `cors.origins[${wildcard}]`,
+      "is '*' while cors.credentials is true: any site could read its visitors' credentialed responses",
+      'list the exact origins, or set credentials: false',
+    );
+  }
+  if (wildcard !== -1 && origins.length > 1) {
+    throw new OptionsError(
+      `cors.origins[${wildcard}]`,
+      "is '*' next to other origins, which it makes meaningless",
+      "use either ['*'] or a list of exact origins",
+    );
+  }
+  return Object.freeze({
+    origins: Object.freeze(origins),
+    credentials,
+    methods: Object.freeze(
+      resolveTokens(value.methods, 'cors.methods', [
+        'GET',
+        'HEAD',
+        'POST',
+        'PUT',
+        'PATCH',
+        'DELETE',
+      ]),
+    ),
+    allowedHeaders: Object.freeze(
+      resolveTokens(value.allowedHeaders, 'cors.allowedHeaders', ['authorization', 'content-type']),
+    ),
+    exposedHeaders: Object.freeze(resolveTokens(value.exposedHeaders, 'cors.exposedHeaders', [])),
+    maxAgeSeconds: positiveInteger(value.maxAgeSeconds, 'cors.maxAgeSeconds', 600, 86_400),
+  });
+}
+
 /**
  * Validates the module options and applies the defaults, once, at bootstrap.
  *
@@ -515,5 +724,6 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
     routeAudit,
     headers: resolveHeaders(options.headers),
     validation,
+    cors: resolveCors(options.cors),
   });
 }

@@ -9,6 +9,10 @@ import { readRouteRequirement, type RouteRequirement } from './route-requirement
 
 /** One route as the audit sees it. */
 export interface AuditedRoute {
+  /** The HTTP method as Nest names it: `GET`, `POST`… `ALL`. */
+  readonly method: string;
+  /** The full Nest path, global prefix included: `/reports/:id`. */
+  readonly path: string;
   /** `GET /reports -> ReportsController.list` */
   readonly description: string;
   readonly requirement: RouteRequirement;
@@ -95,8 +99,11 @@ export class RouteAuditService implements OnModuleInit {
         const requirement = readRouteRequirement(this.reflector, handler, metatype);
         for (const controllerPath of controllerPaths) {
           for (const path of asList(methodPath)) {
+            const fullPath = joinPath(prefix, controllerPath, path);
             routes.push({
-              description: `${verb} ${joinPath(prefix, controllerPath, path)} -> ${metatype.name}.${name}`,
+              method: verb,
+              path: fullPath,
+              description: `${verb} ${fullPath} -> ${metatype.name}.${name}`,
               requirement,
             });
           }

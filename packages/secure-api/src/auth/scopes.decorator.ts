@@ -22,6 +22,9 @@ function validateScopes(scopes: string[]): readonly string[] {
  *
  * `@Scopes()` with no scope declares a route that any valid token may call.
  *
+ * With `@nestjs/swagger`, `applySecureApiOpenApi()` publishes these scopes as each
+ * operation's security requirement, read by the same logic the guards use.
+ *
  * @example
  * @Scopes('profile.read')
  * @Controller('profile')
