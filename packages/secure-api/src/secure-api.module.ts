@@ -1,5 +1,6 @@
 import {
   Global,
+  Inject,
   type MiddlewareConsumer,
   Module,
   type NestModule,
@@ -20,7 +21,7 @@ import {
   SECURE_API_MODULE_OPTIONS,
   SecureApiConfigurableModule,
 } from './secure-api.module-definition.js';
-import { resolveOptions } from './secure-api.options.js';
+import { type ResolvedSecureApiOptions, resolveOptions } from './secure-api.options.js';
 import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
 
 /**
@@ -80,11 +81,16 @@ import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
   exports: [SECURE_API_OPTIONS, JwksKeyStore, VerifiedTokenCache, JwtAuthGuard, ScopesGuard],
 })
 export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {
+  constructor(@Inject(SECURE_API_OPTIONS) private readonly options: ResolvedSecureApiOptions) {
+    super();
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     // "{*path}" also matches "/" and paths no controller serves, so 404s get the headers too.
-    // CORS runs second, so that a preflight it answers carries the security headers.
+    // CORS runs second, so that a preflight it answers carries the security headers; it is
+    // mounted only when configured, since every middleware layer costs every request.
     consumer
-      .apply(SecureHeadersMiddleware, CorsMiddleware)
+      .apply(SecureHeadersMiddleware, ...(this.options.cors === false ? [] : [CorsMiddleware]))
       .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }
