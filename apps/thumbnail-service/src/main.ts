@@ -7,7 +7,8 @@ import { setupOpenApi } from './openapi/setup-openapi.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadServiceConfig();
-  const app = await NestFactory.create(AppModule.register(config));
+  // SecureApiModule reads request bodies itself, with its limits and prototype checks.
+  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
   app.enableShutdownHooks();
   setupOpenApi(app);
   await app.listen(config.port, config.host);

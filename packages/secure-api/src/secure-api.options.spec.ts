@@ -22,6 +22,21 @@ describe('resolveOptions', () => {
       headers: { helmet: {} },
       validation: true,
       cors: false,
+      body: {
+        limit: 102_400,
+        maxDepth: 32,
+        parameterLimit: 1000,
+        urlencoded: true,
+        inflate: true,
+        passthrough: [],
+        rawBody: false,
+      },
+      timeouts: {
+        headersMs: 10_000,
+        requestMs: 30_000,
+        keepAliveMs: 5_000,
+        checkIntervalMs: 1_000,
+      },
       auth: {
         issuers: ['https://id.example.com'],
         audiences: ['https://api.example.com'],
@@ -46,6 +61,8 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(resolved)).toBe(true);
     expect(Object.isFrozen(resolved.auth)).toBe(true);
     expect(Object.isFrozen(resolved.auth.algorithms)).toBe(true);
+    expect(Object.isFrozen(resolved.body)).toBe(true);
+    expect(Object.isFrozen(resolved.timeouts)).toBe(true);
   });
 
   it('turns validation off only when asked with false', () => {

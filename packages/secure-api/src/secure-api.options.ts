@@ -1,7 +1,22 @@
 import helmet, { type HelmetOptions } from 'helmet';
-import { SecureApiError } from './errors/secure-api.error.js';
-import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
 import { HELMET_OPTION_NAMES, helmetOptionsFor } from './headers/helmet-options.js';
+import {
+  describeValue,
+  isRecord,
+  nonEmptyStrings,
+  OptionsError,
+  positiveInteger,
+} from './option-checks.js';
+import {
+  type BodyOptions,
+  type ResolvedBodyOptions,
+  resolveBodyOptions,
+} from './validation/body-options.js';
+import {
+  type ResolvedTimeoutOptions,
+  resolveTimeoutOptions,
+  type TimeoutOptions,
+} from './validation/server-timeouts.js';
 
 /** JWS algorithms the verifier can be configured to accept (RFC 7518 §3.1, asymmetric only). */
 export const SUPPORTED_ALGORITHMS = [
@@ -224,6 +239,24 @@ export interface SecureApiModuleOptions {
    * @default false
    */
   cors?: CorsOptions | false;
+  /**
+   * Body reading and parsing, by the module on both adapters: a 100 KiB limit counted after
+   * decompression, JSON without `__proto__` / `constructor.prototype` members and at most 32
+   * levels deep, urlencoded forms of at most 1,000 fields, `415` for any other media type. On
+   * Express the app must be created with `{ bodyParser: false }` (the boot fails otherwise).
+   * `false` leaves parsing to the framework's own parsers (larger limits, no depth limit, and on
+   * Express `__proto__` members parsed into the body); it is unsafe and meant only for an app
+   * that installs hardened parsers of its own.
+   * @default {} (see {@link BodyOptions})
+   */
+  body?: BodyOptions | false;
+  /**
+   * Header, request and keep-alive time limits of the HTTP server, against slow clients.
+   * `false` leaves the server's settings as they are (Node: 60 s for headers, 300 s per
+   * request; Fastify: no request limit).
+   * @default {} (see {@link TimeoutOptions})
+   */
+  timeouts?: TimeoutOptions | false;
 }
 
 /** The CORS options after defaults and validation; frozen. */
@@ -256,50 +289,11 @@ export interface ResolvedSecureApiOptions {
   readonly headers: { readonly helmet: Readonly<HelmetOptions> } | false;
   readonly validation: boolean;
   readonly cors: ResolvedCorsOptions | false;
+  readonly body: ResolvedBodyOptions | false;
+  readonly timeouts: ResolvedTimeoutOptions | false;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
-
-class OptionsError extends SecureApiError {
-  constructor(path: string, problem: string, fix?: string, cause?: unknown) {
-    super(
-      SecureApiErrorCode.INVALID_OPTIONS,
-      `SecureApiModule: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
-      { cause },
-    );
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function nonEmptyStrings(value: unknown, path: string, example: string): string[] {
-  const list = typeof value === 'string' ? [value] : value;
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    !list.every((item): item is string => typeof item === 'string' && item.trim() !== '')
-  ) {
-    throw new OptionsError(
-      path,
-      'must be a non-empty string or array of non-empty strings',
-      `set it, e.g. ${path.split('.').pop() ?? path}: '${example}'`,
-    );
-  }
-  return [...new Set(list)];
-}
-
-function positiveInteger(value: unknown, path: string, fallback: number, max?: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new OptionsError(path, 'must be a positive integer');
-  }
-  if (max !== undefined && value > max) {
-    throw new OptionsError(path, `must be at most ${max}`);
-  }
-  return value;
-}
 
 function httpUrl(value: unknown, path: string, allowInsecureHttp: boolean): string {
   let url: URL | undefined;
@@ -556,14 +550,6 @@ const CORS_OPTION_NAMES: ReadonlySet<string> = new Set([
 /** RFC 9110 §5.6.2 `token`: what a method or header name may be. */
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  if (value instanceof RegExp) return `a RegExp (${String(value)})`;
-  if (value === true) return 'true';
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
-  return typeof value === 'string' ? `'${value}'` : typeof value;
-}
-
 function resolveCorsOrigin(value: unknown, path: string): string {
   if (typeof value !== 'string') {
     throw new OptionsError(
@@ -725,5 +711,7 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
     headers: resolveHeaders(options.headers),
     validation,
     cors: resolveCors(options.cors),
+    body: resolveBodyOptions(options.body),
+    timeouts: resolveTimeoutOptions(options.timeouts),
   });
 }

@@ -32,8 +32,9 @@ export interface BootOptions {
   /** Called after `create()`, before `listen()` (global prefix, pipes…). */
   configure?: (app: INestApplication) => void | Promise<void>;
   /**
-   * `NestApplicationOptions` merged in (`httpsOptions`, `rawBody`…). `forceCloseConnections`
-   * defaults to `true`; `abortOnError` is always `false`.
+   * `NestApplicationOptions` merged in (`httpsOptions`…). `forceCloseConnections` defaults to
+   * `true` and `bodyParser` to `false` (SecureApiModule parses bodies itself); `abortOnError`
+   * is always `false`.
    */
   nestOptions?: NestApplicationOptions;
 }
@@ -75,6 +76,9 @@ export async function bootApp(
   const appOptions: NestApplicationOptions = {
     // Keep-alive sockets of other clients would otherwise hold close() open.
     forceCloseConnections: true,
+    // SecureApiModule parses bodies itself, and refuses to boot on Express when Nest's parsers
+    // are registered; an app without the module gets no body parsing unless it asks for it.
+    bodyParser: false,
     ...nestOptions,
     logger: logger ?? nestOptions.logger ?? false,
     // Nest's default calls process.abort() on a boot error, which would kill the Jest worker.

@@ -42,10 +42,30 @@ export const SecureApiErrorCode = {
   VALIDATION_FAILED: 'ERR_SECURE_API_VALIDATION_FAILED',
   /** 400: the body is not well-formed JSON (or is empty while declared as JSON). */
   MALFORMED_BODY: 'ERR_SECURE_API_MALFORMED_BODY',
-  /** 413: the body is larger than the adapter's body-size limit. */
+  /** 413: the body is larger than `body.limit` (after decompression), or a form has more than `body.parameterLimit` fields. */
   BODY_TOO_LARGE: 'ERR_SECURE_API_BODY_TOO_LARGE',
-  /** 415: the body's `Content-Type` is not one the route's adapter can parse. */
+  /**
+   * 415: the request has a body whose `Content-Type` is missing or not one the module parses
+   * (JSON, `application/*+json`, urlencoded) or passes through, or whose charset or
+   * `Content-Encoding` it does not support.
+   */
   UNSUPPORTED_MEDIA_TYPE: 'ERR_SECURE_API_UNSUPPORTED_MEDIA_TYPE',
+  /**
+   * 400: the JSON body has a `__proto__` member, or a `constructor` member holding a
+   * `prototype`, at any depth. The parser refuses them rather than creating them, so no object
+   * downstream can be used to reach `Object.prototype`.
+   */
+  BODY_FORBIDDEN_MEMBER: 'ERR_SECURE_API_BODY_FORBIDDEN_MEMBER',
+  /** 400: the JSON body nests objects and arrays deeper than `body.maxDepth`. */
+  BODY_TOO_DEEP: 'ERR_SECURE_API_BODY_TOO_DEEP',
+  /**
+   * 408: the request's headers or body did not arrive within `timeouts.headersMs` /
+   * `timeouts.requestMs` (a slowloris client holding connections open); the connection is
+   * closed.
+   */
+  REQUEST_TIMEOUT: 'ERR_SECURE_API_REQUEST_TIMEOUT',
+  /** 400 / 431: the HTTP parser refused the request (malformed, or headers too large). */
+  BAD_HTTP_REQUEST: 'ERR_SECURE_API_BAD_HTTP_REQUEST',
   /** 404: no route matches. */
   NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',
   /** 500: an unexpected error; its details go only to the log. */

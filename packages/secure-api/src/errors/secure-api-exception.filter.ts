@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { requestIdOf } from '../logging/request-id.js';
 import { bodyParseFailureOf } from './body-parse-failure.js';
 import { SecureApiHttpError } from './secure-api-http.error.js';
 import { SecureApiErrorCode } from './secure-api-error-code.js';
@@ -37,7 +38,7 @@ const GENERIC_DETAIL: Readonly<Record<number, string>> = {
 
 /**
  * The one exception filter: every error becomes an `application/problem+json` response
- * (RFC 9457) with a stable `code`, and nothing the client sent (token, body, path) and no stack
+ * (RFC 9457) with a stable `code` and the `requestId` also sent as `X-Request-Id`, and nothing the client sent (token, body, path) and no stack
  * trace is written into it. Errors this package raises keep their status, code and headers;
  * Nest's and the application's `HttpException`s keep their status with a generic detail (their
  * messages may quote the request, such as Nest's "Cannot GET /path"); a body the adapter
@@ -55,12 +56,15 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const { problem, headers } = this.toProblem(exception);
     const adapter = this.adapterHost.httpAdapter;
-    const response: unknown = host.switchToHttp().getResponse();
+    const http = host.switchToHttp();
+    const response: unknown = http.getResponse();
+    const requestId = requestIdOf(http.getRequest());
+    const body = requestId === undefined ? problem : { ...problem, requestId };
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
     adapter.setHeader(response, 'content-type', PROBLEM_JSON);
     // Errors about credentials or from a handler must never be stored by a shared cache.
     adapter.setHeader(response, 'cache-control', 'no-store');
-    adapter.reply(response, JSON.stringify(problem), problem.status);
+    adapter.reply(response, JSON.stringify(body), problem.status);
   }
 
   private toProblem(exception: unknown): {

@@ -2,6 +2,7 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import helmet from 'helmet';
+import { assignRequestId } from '../logging/request-id.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { helmetOptionsFor } from './helmet-options.js';
@@ -13,11 +14,12 @@ type HelmetHandler = ReturnType<typeof helmet>;
  * Runs on every request, routed or not, before the guards, on both adapters (on Fastify
  * through Nest's middie integration, which hands it the raw Node request and response):
  *
- * 1. sets helmet's security headers (`X-Content-Type-Options: nosniff`,
+ * 1. gives the request its id (`X-Request-Id`, also in every problem+json body);
+ * 2. sets helmet's security headers (`X-Content-Type-Options: nosniff`,
  *    `Content-Security-Policy`, `X-Frame-Options`…) and removes `X-Powered-By`; HSTS only
  *    when the request arrived over TLS;
- * 2. refuses `TRACE` / `TRACK` (405) and method-override headers (400), which the global
- *    exception filter renders as problem+json with the headers of step 1.
+ * 3. refuses `TRACE` / `TRACK` (405) and method-override headers (400), which the global
+ *    exception filter renders as problem+json with the headers of steps 1 and 2.
  *
  * The two helmet handlers are built once, at bootstrap: helmet parses its options when the
  * handler is made, not per request.
@@ -35,6 +37,7 @@ export class SecureHeadersMiddleware implements NestMiddleware<IncomingMessage, 
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
+    assignRequestId(request, response);
     const handler = request.socket instanceof TLSSocket ? this.tls : this.plain;
     if (handler === undefined) {
       SecureHeadersMiddleware.refuseOrContinue(request, next);

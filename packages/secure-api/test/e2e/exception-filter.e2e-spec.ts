@@ -10,22 +10,10 @@ import {
   type LocalIssuer,
 } from '@secure-api/testing';
 import { ErrorsFixture, SECRET_IN_ERROR } from './fixtures/errors-app.fixture.js';
+import { expectProblem } from './fixtures/problem.fixture.js';
 
-const STACK_FRAME = /\bat .+:\d+:\d+/;
-
-function expectProblem(response: HttpResponse, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(response.headers['cache-control']).toBe('no-store');
-  expect(response.json()).toEqual({
-    type: expect.stringMatching(/^urn:secure-api:problem:/) as unknown,
-    title: expect.any(String) as unknown,
-    status,
-    detail: expect.any(String) as unknown,
-    code,
-  });
-  expect(response.text).not.toContain(SECRET_IN_ERROR);
-  expect(response.text).not.toMatch(STACK_FRAME);
+function expectProblemOf(response: HttpResponse, status: number, code: string): void {
+  expectProblem(response, status, code, { secrets: [SECRET_IN_ERROR] });
 }
 
 describe.each(ADAPTERS)('exception filter on %s', (adapter) => {
@@ -50,7 +38,7 @@ describe.each(ADAPTERS)('exception filter on %s', (adapter) => {
 
   it('turns an unexpected error into a generic 500 and logs its details', async () => {
     const response = await httpRequest(`${booted.url}/fail/crash`);
-    expectProblem(response, 500, SecureApiErrorCode.INTERNAL);
+    expectProblemOf(response, 500, SecureApiErrorCode.INTERNAL);
     const logged = capture.find('Unhandled error while serving a request');
     expect(logged).toHaveLength(1);
     expect(logged[0]?.level).toBe('error');
@@ -59,18 +47,18 @@ describe.each(ADAPTERS)('exception filter on %s', (adapter) => {
 
   it("keeps an HttpException's status but not its message", async () => {
     const response = await httpRequest(`${booted.url}/fail/bad-request`);
-    expectProblem(response, 400, SecureApiErrorCode.HTTP_ERROR);
+    expectProblemOf(response, 400, SecureApiErrorCode.HTTP_ERROR);
     expect(response.json()).toMatchObject({ detail: 'The request is not valid.' });
   });
 
   it('keeps a 5xx HttpException status and logs it', async () => {
     const response = await httpRequest(`${booted.url}/fail/unavailable`);
-    expectProblem(response, 503, SecureApiErrorCode.HTTP_ERROR);
+    expectProblemOf(response, 503, SecureApiErrorCode.HTTP_ERROR);
     expect(capture.find('HTTP 503 raised while serving a request')).toHaveLength(1);
   });
 
   it('answers an unknown route with 404 problem+json without echoing the path', async () => {
     const response = await httpRequest(`${booted.url}/${SECRET_IN_ERROR}`);
-    expectProblem(response, 404, SecureApiErrorCode.NOT_FOUND);
+    expectProblemOf(response, 404, SecureApiErrorCode.NOT_FOUND);
   });
 });
