@@ -25,6 +25,8 @@ describe('resolveOptions', () => {
       body: {
         limit: 102_400,
         maxDepth: 32,
+        maxArrayLength: 1000,
+        maxStringLength: 10_000,
         parameterLimit: 1000,
         urlencoded: true,
         inflate: true,

@@ -24,6 +24,19 @@ export interface BodyOptions {
    */
   maxDepth?: number;
   /**
+   * Longest array anywhere in a body; a longer one is a `400 ERR_SECURE_API_VALIDATION_FAILED`
+   * pointing at it. A default for every route: a DTO's `@ArrayMaxSize()` should be tighter.
+   * @default 1000
+   */
+  maxArrayLength?: number;
+  /**
+   * Longest string (value or member name) anywhere in a body, in UTF-16 code units; a longer one
+   * is a `400 ERR_SECURE_API_VALIDATION_FAILED` pointing at it. A DTO's `@MaxLength()` should be
+   * tighter.
+   * @default 10_000
+   */
+  maxStringLength?: number;
+  /**
    * Most parameters in an `application/x-www-form-urlencoded` body; more is a `413`.
    * @default 1000
    */
@@ -60,6 +73,8 @@ export interface BodyOptions {
 export interface ResolvedBodyOptions {
   readonly limit: number;
   readonly maxDepth: number;
+  readonly maxArrayLength: number;
+  readonly maxStringLength: number;
   readonly parameterLimit: number;
   readonly urlencoded: boolean;
   readonly inflate: boolean;
@@ -76,6 +91,8 @@ const PARSED_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
 export const BODY_DEFAULTS: ResolvedBodyOptions = Object.freeze({
   limit: 100 * 1024,
   maxDepth: 32,
+  maxArrayLength: 1000,
+  maxStringLength: 10_000,
   parameterLimit: 1000,
   urlencoded: true,
   inflate: true,
@@ -128,6 +145,18 @@ export function resolveBodyOptions(value: unknown): ResolvedBodyOptions | false 
   return Object.freeze({
     limit: positiveInteger(value.limit, 'body.limit', BODY_DEFAULTS.limit, MAX_LIMIT),
     maxDepth: positiveInteger(value.maxDepth, 'body.maxDepth', BODY_DEFAULTS.maxDepth, 1000),
+    maxArrayLength: positiveInteger(
+      value.maxArrayLength,
+      'body.maxArrayLength',
+      BODY_DEFAULTS.maxArrayLength,
+      1_000_000,
+    ),
+    maxStringLength: positiveInteger(
+      value.maxStringLength,
+      'body.maxStringLength',
+      BODY_DEFAULTS.maxStringLength,
+      MAX_LIMIT,
+    ),
     parameterLimit: positiveInteger(
       value.parameterLimit,
       'body.parameterLimit',

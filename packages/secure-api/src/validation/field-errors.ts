@@ -1,4 +1,7 @@
 import { type ValidationError } from '@nestjs/common';
+import { type FieldError } from '../errors/problem-details.js';
+import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
+import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { appendPointer } from './json-pointer.js';
 
 /** A failed check, relative to the value one pipe call validated. */
@@ -114,4 +117,17 @@ export function findPrototypeKeys(value: unknown): RelativeFieldError[] {
     }
   }
   return found.slice(0, MAX_FIELD_ERRORS);
+}
+
+/** The `400 ERR_SECURE_API_VALIDATION_FAILED` problem listing `errors`. */
+export function validationFailed(errors: readonly FieldError[]): SecureApiHttpError {
+  return new SecureApiHttpError(SecureApiErrorCode.VALIDATION_FAILED, {
+    status: 400,
+    title: 'Validation failed',
+    detail:
+      errors.length >= MAX_FIELD_ERRORS
+        ? `The request does not match what this route accepts; the first ${MAX_FIELD_ERRORS} problems are listed.`
+        : 'The request does not match what this route accepts.',
+    errors,
+  });
 }

@@ -8,6 +8,8 @@ import secureJson from 'secure-json-parse';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { type ResolvedBodyOptions } from './body-options.js';
+import { validationFailed } from './field-errors.js';
+import { appendPointer } from './json-pointer.js';
 
 /** What the module does with a request body, by its media type. */
 export type BodyKind = 'json' | 'urlencoded' | 'passthrough' | 'unsupported';
@@ -170,21 +172,51 @@ function decodeUtf8(bytes: Buffer): string {
 }
 
 /**
- * Nesting depth of a parsed JSON value, stopping as soon as it passes `max`: iterative, so a
- * document nested ten thousand levels deep costs no stack.
+ * Walks a parsed body once, iteratively (a document nested ten thousand levels deep costs no
+ * stack), and returns the first limit it breaks: nesting deeper than `maxDepth` (a 400 of its
+ * own), or an array or string longer than `maxArrayLength` / `maxStringLength` (a validation
+ * failure pointing at the member, like a DTO's `@ArrayMaxSize()` / `@MaxLength()`).
  */
-function exceedsDepth(value: unknown, max: number): boolean {
-  const pending: { node: unknown; depth: number }[] = [{ node: value, depth: 1 }];
+function shapeError(value: unknown, options: ResolvedBodyOptions): SecureApiHttpError | undefined {
+  const { maxDepth, maxArrayLength, maxStringLength } = options;
+  const tooLong = (pointer: string, detail: string): SecureApiHttpError =>
+    validationFailed([{ in: 'body', pointer, detail }]);
+  if (typeof value === 'string' && value.length > maxStringLength) {
+    return tooLong('', `must be shorter than or equal to ${maxStringLength} characters`);
+  }
+  const pending: { node: unknown; depth: number; pointer: string }[] = [
+    { node: value, depth: 1, pointer: '' },
+  ];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { node, depth } = item;
+    const { node, depth, pointer } = item;
     if (typeof node !== 'object' || node === null) continue;
-    if (depth > max) return true;
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null)
-        pending.push({ node: child, depth: depth + 1 });
+    if (depth > maxDepth) {
+      return bodyError(
+        SecureApiErrorCode.BODY_TOO_DEEP,
+        400,
+        `The request body is nested more than ${maxDepth} levels deep.`,
+      );
+    }
+    if (Array.isArray(node) && node.length > maxArrayLength) {
+      return tooLong(pointer, `must contain no more than ${maxArrayLength} elements`);
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key.length > maxStringLength) {
+        return tooLong(pointer, `has a member name longer than ${maxStringLength} characters`);
+      }
+      if (typeof child === 'string') {
+        if (child.length > maxStringLength) {
+          return tooLong(
+            appendPointer(pointer, key),
+            `must be shorter than or equal to ${maxStringLength} characters`,
+          );
+        }
+      } else if (typeof child === 'object' && child !== null) {
+        pending.push({ node: child, depth: depth + 1, pointer: appendPointer(pointer, key) });
+      }
     }
   }
-  return false;
+  return undefined;
 }
 
 const forbiddenMember = (): SecureApiHttpError =>
@@ -194,12 +226,11 @@ const forbiddenMember = (): SecureApiHttpError =>
     'The request body contains a "__proto__" or "constructor.prototype" member.',
   );
 
-function parseJson(text: string, maxDepth: number): unknown {
-  let value: unknown;
+function parseJson(text: string): unknown {
   try {
     // The parser refuses `__proto__` and `constructor.prototype` members instead of creating
     // them: nothing downstream ever holds such an object, however it copies or merges it.
-    value = secureJson.parse(text, undefined, {
+    return secureJson.parse(text, undefined, {
       protoAction: 'error',
       constructorAction: 'error',
     });
@@ -207,14 +238,6 @@ function parseJson(text: string, maxDepth: number): unknown {
     if (error instanceof SyntaxError && error.message === POISONED) throw forbiddenMember();
     throw malformed(error);
   }
-  if (exceedsDepth(value, maxDepth)) {
-    throw bodyError(
-      SecureApiErrorCode.BODY_TOO_DEEP,
-      400,
-      `The request body is nested more than ${maxDepth} levels deep.`,
-    );
-  }
-  return value;
 }
 
 function parseUrlencoded(text: string, parameterLimit: number): unknown {
@@ -242,7 +265,8 @@ function parseUrlencoded(text: string, parameterLimit: number): unknown {
  *
  * @throws SecureApiHttpError `413 ERR_SECURE_API_BODY_TOO_LARGE`, `415
  * ERR_SECURE_API_UNSUPPORTED_MEDIA_TYPE`, `400 ERR_SECURE_API_MALFORMED_BODY`, `400
- * ERR_SECURE_API_BODY_FORBIDDEN_MEMBER` or `400 ERR_SECURE_API_BODY_TOO_DEEP`; none of their
+ * ERR_SECURE_API_BODY_FORBIDDEN_MEMBER`, `400 ERR_SECURE_API_BODY_TOO_DEEP` or `400
+ * ERR_SECURE_API_VALIDATION_FAILED` (an array or string over its limit); none of their
  * messages quotes the body.
  */
 export async function readRequestBody(
@@ -258,13 +282,10 @@ export async function readRequestBody(
   // route's DTO, if it has one, then reports each missing member.
   if (raw.length === 0) return { value: undefined, raw };
   const text = decodeUtf8(raw);
-  return {
-    value:
-      kind === 'json'
-        ? parseJson(text, options.maxDepth)
-        : parseUrlencoded(text, options.parameterLimit),
-    raw,
-  };
+  const value = kind === 'json' ? parseJson(text) : parseUrlencoded(text, options.parameterLimit);
+  const refusal = shapeError(value, options);
+  if (refusal !== undefined) throw refusal;
+  return { value, raw };
 }
 
 /** The `415` for a body whose media type the module neither parses nor passes through. */

@@ -6,15 +6,13 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { type FieldError } from '../errors/problem-details.js';
-import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
-import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import {
   findPrototypeKeys,
-  MAX_FIELD_ERRORS,
   type RelativeFieldError,
   toFieldErrors,
+  validationFailed,
 } from './field-errors.js';
 import { appendPointer } from './json-pointer.js';
 
@@ -103,16 +101,4 @@ export class SecureValidationPipe extends ValidationPipe {
     if (found.length > 0) throw new ValidationFailure(found);
     super.stripProtoKeys(value);
   }
-}
-
-function validationFailed(errors: readonly FieldError[]): SecureApiHttpError {
-  return new SecureApiHttpError(SecureApiErrorCode.VALIDATION_FAILED, {
-    status: 400,
-    title: 'Validation failed',
-    detail:
-      errors.length >= MAX_FIELD_ERRORS
-        ? `The request does not match what this route accepts; the first ${MAX_FIELD_ERRORS} problems are listed.`
-        : 'The request does not match what this route accepts.',
-    errors,
-  });
 }

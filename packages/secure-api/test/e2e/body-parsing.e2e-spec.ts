@@ -212,6 +212,53 @@ describe.each(ADAPTERS)('body parsing on %s', (adapter) => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it.each([
+    [
+      'an array of 1,001 elements',
+      JSON.stringify({ a: { list: Array.from({ length: 1001 }, () => 0) } }),
+      JSON_TYPE,
+      { pointer: '/a/list', detail: 'must contain no more than 1000 elements' },
+    ],
+    [
+      'a top-level array of 1,001 elements',
+      JSON.stringify(Array.from({ length: 1001 }, () => 0)),
+      JSON_TYPE,
+      { pointer: '', detail: 'must contain no more than 1000 elements' },
+    ],
+    [
+      'a string of 10,001 characters in an array item',
+      JSON.stringify({ items: [{ 'a/b': `${MARKER}${'x'.repeat(10_001)}` }] }),
+      JSON_TYPE,
+      { pointer: '/items/0/a~1b', detail: 'must be shorter than or equal to 10000 characters' },
+    ],
+    [
+      'a member name of 10,001 characters',
+      JSON.stringify({ o: { [`${MARKER}${'x'.repeat(10_001)}`]: 1 } }),
+      JSON_TYPE,
+      { pointer: '/o', detail: 'has a member name longer than 10000 characters' },
+    ],
+    [
+      'a form field of 10,001 characters',
+      `f=${MARKER}${'x'.repeat(10_001)}`,
+      FORM_TYPE,
+      { pointer: '/f', detail: 'must be shorter than or equal to 10000 characters' },
+    ],
+  ])('refuses %s with a pointer to it', async (_name, body, headers, error) => {
+    const response = await post(body, headers);
+    expectProblem(response, 400, SecureApiErrorCode.VALIDATION_FAILED, {
+      secrets: [MARKER],
+      withErrors: true,
+    });
+    expect(response.json()).toMatchObject({ errors: [{ in: 'body', ...error }] });
+  });
+
+  it('accepts an array of 1,000 elements and a string of 10,000 characters', async () => {
+    const value = { list: Array.from({ length: 1000 }, () => 0), text: 'x'.repeat(10_000) };
+    const response = await post(JSON.stringify(value), JSON_TYPE);
+    expect(response.status).toBe(200);
+    expect(response.json<BodySeen>().body).toEqual(value);
+  });
+
   it('accepts 32 levels of nesting, the default limit', async () => {
     const response = await post(nestedObjects(32), JSON_TYPE);
     expect(response.status).toBe(200);
@@ -220,16 +267,30 @@ describe.each(ADAPTERS)('body parsing on %s', (adapter) => {
     expect(node).toEqual({ m: MARKER });
   });
 
+  /** A JSON body of exactly `bytes` bytes: strings of at most 10,000 characters in an array. */
+  function bodyOfSize(bytes: number): string {
+    const parts: string[] = [];
+    let size = '{"m":[]}'.length;
+    while (size < bytes) {
+      const overhead = parts.length === 0 ? 2 : 3; // quotes, and a comma after the first
+      const length = Math.min(10_000, bytes - size - overhead);
+      parts.push('x'.repeat(Math.max(0, length)));
+      size += overhead + Math.max(0, length);
+    }
+    const text = `{"m":[${parts.map((part) => `"${part}"`).join(',')}]}`;
+    expect(text).toHaveLength(bytes);
+    return text;
+  }
+
   it('accepts a body of exactly 100 KiB', async () => {
-    const filler = 'x'.repeat(100 * 1024 - '{"m":""}'.length);
-    const response = await post(`{"m":"${filler}"}`, JSON_TYPE);
+    const text = bodyOfSize(100 * 1024);
+    const response = await post(text, JSON_TYPE);
     expect(response.status).toBe(200);
-    expect(response.json<BodySeen>().body).toEqual({ m: filler });
+    expect(response.json<BodySeen>().body).toEqual(JSON.parse(text));
   });
 
   it('refuses one byte over 100 KiB', async () => {
-    const filler = 'x'.repeat(100 * 1024 - '{"m":""}'.length + 1);
-    expectProblem(await post(`{"m":"${filler}"}`, JSON_TYPE), 413, TOO_LARGE);
+    expectProblem(await post(bodyOfSize(100 * 1024 + 1), JSON_TYPE), 413, TOO_LARGE);
   });
 
   it.each([
@@ -317,10 +378,18 @@ describe.each(ADAPTERS)('body options on %s', (adapter) => {
   }
 
   it('applies body.limit, body.maxDepth and body.parameterLimit', async () => {
-    const url = await boot({ body: { limit: 64, maxDepth: 2, parameterLimit: 2 } });
+    const url = await boot({
+      body: { limit: 64, maxDepth: 2, parameterLimit: 2, maxArrayLength: 2, maxStringLength: 3 },
+    });
     const send = (body: string, type = 'application/json') =>
       httpRequest(`${url}/body/echo`, { method: 'POST', body, headers: { 'content-type': type } });
-    expect((await send('{"a":{"b":1}}')).status).toBe(200);
+    expect((await send('{"a":{"b":"abc"},"c":[1,2]}')).status).toBe(200);
+    expectProblem(await send('{"a":[1,2,3]}'), 400, SecureApiErrorCode.VALIDATION_FAILED, {
+      withErrors: true,
+    });
+    expectProblem(await send('{"a":"abcd"}'), 400, SecureApiErrorCode.VALIDATION_FAILED, {
+      withErrors: true,
+    });
     expectProblem(await send('{"a":{"b":[1]}}'), 400, TOO_DEEP);
     expectProblem(await send(JSON.stringify({ m: 'x'.repeat(64) })), 413, TOO_LARGE);
     expect((await send('a=1&b=2', 'application/x-www-form-urlencoded')).status).toBe(200);
