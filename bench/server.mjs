@@ -19,25 +19,22 @@
 import 'reflect-metadata';
 import { verify } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Controller, Get, Module } from '@nestjs/common';
-import { Public, Scopes, SecureApiModule } from '@secure-api/nestjs';
-import { bootApp, createLocalIssuer } from '@secure-api/testing';
+import { Controller, Get } from '@nestjs/common';
+import { Public, Scopes } from '@secure-api/nestjs';
+import { fail, setProgramName, warn } from './lib/cli.mjs';
+import {
+  adapterOption,
+  announceReady,
+  decorateClass,
+  decorateMethod,
+  positiveSeconds,
+  serveBenchApp,
+} from './lib/server-child.mjs';
+
+setProgramName('bench/server');
 
 const SCOPE = 'bench.read';
 const ALGORITHMS = ['RS256', 'ES256'];
-
-function fail(message) {
-  process.stderr.write(`bench/server: ${message}\n`);
-  process.exit(2);
-}
-
-function positiveSeconds(value, name) {
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds <= 0 || seconds > 86_400) {
-    fail(`--${name} must be an integer from 1 to 86400 (got ${JSON.stringify(value)})`);
-  }
-  return seconds;
-}
 
 function readArguments() {
   const { values } = parseArgs({
@@ -49,14 +46,12 @@ function readArguments() {
     },
     strict: true,
   });
-  if (values.adapter !== 'express' && values.adapter !== 'fastify') {
-    fail(`--adapter must be express or fastify (got ${JSON.stringify(values.adapter)})`);
-  }
+  const adapter = adapterOption(values.adapter);
   if (values.cache !== 'on' && values.cache !== 'off') {
     fail(`--cache must be on or off (got ${JSON.stringify(values.cache)})`);
   }
   return {
-    adapter: values.adapter,
+    adapter,
     cache: values.cache === 'on',
     tokenTtlSeconds: positiveSeconds(values['token-ttl'], 'token-ttl'),
     maxSeconds: positiveSeconds(values['max-seconds'], 'max-seconds'),
@@ -94,86 +89,23 @@ class BenchController {
   }
 }
 
-// Plain JavaScript has no decorator syntax; this is what TypeScript's __decorate does.
-function decorateMethod(target, name, decorators) {
-  const descriptor = Object.getOwnPropertyDescriptor(target.prototype, name);
-  const decorated = Reflect.decorate(decorators, target.prototype, name, descriptor);
-  Object.defineProperty(target.prototype, name, decorated ?? descriptor);
-}
-
 decorateMethod(BenchController, 'bare', [Get('bare'), Public()]);
 decorateMethod(BenchController, 'secured', [Get('secured'), Scopes(SCOPE)]);
 decorateMethod(BenchController, 'floorRs256', [Get('floor-rs256'), Public()]);
 decorateMethod(BenchController, 'floorEs256', [Get('floor-es256'), Public()]);
-const DecoratedController = Reflect.decorate([Controller()], BenchController);
-
-class BenchModule {}
-const DecoratedModule = Reflect.decorate([Module({})], BenchModule);
+const DecoratedController = decorateClass(BenchController, [Controller()]);
 
 async function main() {
   const options = readArguments();
-  const issuer = await createLocalIssuer({ algorithms: ALGORITHMS });
-  let booted;
-  let stopping;
-  const stop = (code) => {
-    stopping ??= (async () => {
-      await booted?.close().catch(() => undefined);
-      await issuer.close().catch(() => undefined);
-      process.exit(code);
-    })();
-    return stopping;
-  };
-  // run.mjs stops us by closing stdin and the IPC channel; a signal comes from someone else, and
-  // is worth a line in the log when a run ends early.
-  for (const signal of ['SIGTERM', 'SIGINT']) {
-    process.once(signal, () => {
-      process.stderr.write(`bench/server: ${signal} received, stopping\n`);
-      void stop(0);
-    });
-  }
-  // The parent holds our stdin: when it goes away, for whatever reason, so do we.
-  process.stdin.on('end', () => void stop(0));
-  process.stdin.on('error', () => void stop(0));
-  process.stdin.resume();
-  // run.mjs samples the server's CPU time around each round over the IPC channel, to show
-  // whether the server (not the load generator) was the bottleneck.
-  if (process.send) {
-    process.on('message', (message) => {
-      if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
-    });
-    process.on('disconnect', () => void stop(0));
-  }
-  setTimeout(() => {
-    process.stderr.write(`bench/server: --max-seconds ${options.maxSeconds} reached, stopping\n`);
-    void stop(3);
-  }, options.maxSeconds * 1000).unref();
-
-  try {
-    booted = await bootApp(
-      {
-        module: DecoratedModule,
-        imports: [
-          SecureApiModule.forRoot({
-            auth: {
-              issuer: issuer.url,
-              audience: issuer.audience,
-              jwksUri: issuer.jwksUri,
-              algorithms: ALGORITHMS,
-              // The default cache settings when on; false makes every request pay the full
-              // signature check, even for the same token.
-              ...(options.cache ? {} : { tokenCache: false }),
-            },
-          }),
-        ],
-        controllers: [DecoratedController],
-      },
-      { adapter: options.adapter, logger: false },
-    );
-  } catch (error) {
-    process.stderr.write(`bench/server: boot failed: ${String(error?.stack ?? error)}\n`);
-    await stop(1);
-    return;
-  }
+  const { booted, issuer } = await serveBenchApp({
+    adapter: options.adapter,
+    maxSeconds: options.maxSeconds,
+    algorithms: ALGORITHMS,
+    // The default cache settings when on; false makes every request pay the full signature
+    // check, even for the same token.
+    auth: options.cache ? {} : { tokenCache: false },
+    controllers: [DecoratedController],
+  });
 
   const tokens = Object.fromEntries(
     ALGORITHMS.map((alg) => [
@@ -190,12 +122,10 @@ async function main() {
       key: alg.startsWith('ES') ? { key: publicKey, dsaEncoding: 'ieee-p1363' } : publicKey,
     });
   }
-  process.stdout.write(
-    `${JSON.stringify({ url: booted.url, adapter: options.adapter, cache: options.cache, tokens })}\n`,
-  );
+  announceReady({ url: booted.url, adapter: options.adapter, cache: options.cache, tokens });
 }
 
 main().catch((error) => {
-  process.stderr.write(`bench/server: ${String(error?.stack ?? error)}\n`);
+  warn(String(error?.stack ?? error));
   process.exit(1);
 });

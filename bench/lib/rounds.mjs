@@ -1,0 +1,151 @@
+// One autocannon round against a server child, and interleaved A/B rounds gated on a quiet
+// machine.
+import autocannon from 'autocannon';
+import { log } from './cli.mjs';
+import { awaitQuiet, machineCpuMicros } from './machine.mjs';
+import { serverCpu, trackRound } from './processes.mjs';
+import { failures, round } from './stats.mjs';
+
+const ROUND_GRACE_MS = 20_000;
+
+/**
+ * One round of `config.seconds` s at `config.connections` connections against
+ * `server.url + request.path`. `request`: `{ path, method?, headers?, body? }` (body a string,
+ * sent on every request). Returns req/s, latencies, status counts and the CPU, in cores, of
+ * the server, of this process (the load generator) and of the rest of the machine.
+ */
+export async function measureRound(server, request, config) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    throw new Error(
+      `the server is not running (it exited with ${server.child.signalCode ?? server.child.exitCode})`,
+    );
+  }
+  const serverBefore = await serverCpu(server.child);
+  const machineBefore = machineCpuMicros();
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const instance = autocannon({
+    url: `${server.url}${request.path}`,
+    connections: config.connections,
+    pipelining: config.pipelining,
+    duration: config.seconds,
+    headers: request.headers ?? {},
+    ...(request.method === undefined ? {} : { method: request.method }),
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
+  trackRound(instance);
+  const watchdog = setTimeout(() => instance.stop(), config.seconds * 1000 + ROUND_GRACE_MS);
+  let result;
+  try {
+    result = await instance;
+  } finally {
+    clearTimeout(watchdog);
+    trackRound(undefined);
+  }
+  const wallMicros = Number(process.hrtime.bigint() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const machineAfter = machineCpuMicros();
+  const serverAfter = await serverCpu(server.child);
+  const loadGeneratorCores = (cpu.user + cpu.system) / wallMicros;
+  const serverCores =
+    serverBefore === null || serverAfter === null
+      ? null
+      : (serverAfter - serverBefore) / wallMicros;
+  const otherCores =
+    machineBefore === null || machineAfter === null || serverCores === null
+      ? null
+      : Math.max(0, (machineAfter - machineBefore) / wallMicros - loadGeneratorCores - serverCores);
+  return {
+    reqPerSec: result.requests.average,
+    requests: result.requests.total,
+    durationSeconds: result.duration,
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]),
+    ),
+    // In cores. Server near 1 and load generator well below means the server was the
+    // bottleneck, as it should be; `other` is what the rest of the machine used meanwhile.
+    cpuCores: {
+      server: serverCores === null ? null : round(serverCores, 2),
+      loadGenerator: round(loadGeneratorCores, 2),
+      other: otherCores === null ? null : round(otherCores, 2),
+    },
+  };
+}
+
+export function isDisturbed(result, config) {
+  return result.cpuCores.other !== null && result.cpuCores.other > config.disturbedAboveCores;
+}
+
+/**
+ * Interleaved rounds on one server: a warm-up round of each route (not counted), then, until
+ * every route has `config.rounds` counted rounds, a wait for a quiet machine and one round of
+ * each route in turn (A, B, [C…]). `routes` is `[[name, request], …]`; the first two are the A/B
+ * pair: a pair during which other processes used more than `config.disturbedAboveCores` in A or
+ * B is discarded and measured again, at most `config.rounds` times, then kept. Later routes are
+ * measured in the same turns and never decide. Prints one line per measured pair, starting
+ * with `label`.
+ *
+ * Returns `{ warmup: { name: round }, rounds: { name: [round…] }, discarded: [pair…],
+ * quietWaits }`.
+ */
+export async function measureInterleaved(server, routes, config, label) {
+  const [a, b] = routes.map(([name]) => name);
+  const measurePair = async () => {
+    const pair = {};
+    for (const [name, request] of routes) {
+      pair[name] = await measureRound(server, request, config);
+    }
+    return pair;
+  };
+  const warmup = await measurePair();
+  const rounds = Object.fromEntries(routes.map(([name]) => [name, []]));
+  const discarded = [];
+  const quietWaits = [];
+  let extraPairsLeft = config.rounds;
+  while (rounds[a].length < config.rounds) {
+    const quiet = await awaitQuiet(config);
+    quietWaits.push(quiet);
+    const pair = await measurePair();
+    const disturbed = isDisturbed(pair[a], config) || isDisturbed(pair[b], config);
+    const counted = !disturbed || extraPairsLeft === 0;
+    const status =
+      failures(pair[a]) + failures(pair[b]) > 0
+        ? `  non-2xx ${pair[a].non2xx + pair[b].non2xx}, errors ${pair[a].errors + pair[b].errors}, timeouts ${pair[a].timeouts + pair[b].timeouts}`
+        : '';
+    log(
+      `  ${label} ${counted ? `round ${rounds[a].length + 1}/${config.rounds}` : 'disturbed  '} ` +
+        `${a} ${pair[a].reqPerSec.toFixed(0).padStart(6)}  ${b} ${pair[b].reqPerSec.toFixed(0).padStart(6)} req/s` +
+        `  other load ${pair[a].cpuCores.other ?? '?'}/${pair[b].cpuCores.other ?? '?'} cores` +
+        (counted && disturbed ? ' (kept: no repeats left)' : '') +
+        status,
+    );
+    if (counted) {
+      for (const [name] of routes) rounds[name].push(pair[name]);
+    } else {
+      extraPairsLeft -= 1;
+      discarded.push(pair);
+    }
+  }
+  return { warmup, rounds, discarded, quietWaits };
+}
+
+/**
+ * How long one server is needed for `pairings` runs of measureInterleaved, in seconds, with
+ * `routesPerPair` rounds a turn: `typical` on a quiet machine, `worst` with every measured pair
+ * repeated once and every quiet wait used up. Servers (and tokens) should outlive `worst` with
+ * room to spare, and no longer.
+ */
+export function plannedSeconds(config, pairings, routesPerPair = 2) {
+  const pairSeconds = routesPerPair * (config.seconds + 1.5);
+  return {
+    typical: pairings * (config.warmupRounds + config.rounds) * (pairSeconds + 1),
+    worst:
+      pairings *
+      (config.warmupRounds * pairSeconds +
+        2 * config.rounds * (pairSeconds + config.quietWaitSeconds + 1)),
+  };
+}
