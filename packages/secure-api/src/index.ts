@@ -34,3 +34,32 @@ export {
   type OpenApiDocument,
   type SecureApiOpenApiOptions,
 } from './openapi/secure-api-openapi.js';
+export { type BodyOptions, type ResolvedBodyOptions } from './validation/body-options.js';
+export { type ResolvedTimeoutOptions, type TimeoutOptions } from './validation/server-timeouts.js';
+export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+export {
+  type AuthFailureOptions,
+  type RedisStorageOptions,
+  type ResolvedThrottleOptions,
+  type ResolvedTier,
+  type ThrottleOptions,
+  type ThrottleTier,
+  type TierKey,
+} from './throttling/throttle-options.js';
+export {
+  MemoryThrottlerStorage,
+  type MemoryThrottlerStorageOptions,
+  type ThrottlerStorageRecord,
+} from './throttling/memory-throttler.storage.js';
+export {
+  RedisThrottlerStorage,
+  type RedisThrottlerStorageOptions,
+  type ThrottlerIncrement,
+  type ThrottlerStoreErrorPolicy,
+  ThrottlerStoreUnavailableError,
+} from './throttling/redis-throttler.storage.js';
+export { type ApiKeyConfig, hashApiKey } from './throttling/api-key.js';
+export { type TrustProxy } from './throttling/client-address.js';
+export { RateLimiter } from './throttling/rate-limiter.service.js';
+export { EdgeThrottlerGuard, PrincipalThrottlerGuard } from './throttling/throttler.guard.js';
+export { LOGIN_LIMIT, ThrottleLogin } from './throttling/login-throttle.decorator.js';

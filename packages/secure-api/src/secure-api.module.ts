@@ -25,6 +25,13 @@ import {
   SecureApiConfigurableModule,
 } from './secure-api.module-definition.js';
 import { type ResolvedSecureApiOptions, resolveOptions } from './secure-api.options.js';
+import { AuthFailureLimiter } from './throttling/auth-failure.limiter.js';
+import { RateLimiter } from './throttling/rate-limiter.service.js';
+import {
+  EdgeThrottlerGuard,
+  PrincipalThrottlerGuard,
+  RoutePlans,
+} from './throttling/throttler.guard.js';
 import { BodyParserMiddleware } from './validation/body-parser.middleware.js';
 import {
   type FastifyContentTypeParsers,
@@ -46,6 +53,8 @@ import { applyServerTimeouts } from './validation/server-timeouts.js';
  *   1,000 form fields), JSON `__proto__` / `constructor.prototype` members refused by the
  *   parser, any media type but JSON and forms refused with `415`; header and request timeouts
  *   on the server against slow clients;
+ * - rate limits in tiers when `throttle` is configured: per address and global before
+ *   authentication, per principal or API key after it, `429` with `Retry-After`;
  * - every error is an `application/problem+json` response;
  * - every response, routed or not, carries helmet's security headers (HSTS over TLS), and
  *   authenticated ones `Cache-Control: no-store`; `TRACE` and method-override headers are
@@ -85,13 +94,28 @@ import { applyServerTimeouts } from './validation/server-timeouts.js';
     JwtAuthGuard,
     ScopesGuard,
     RouteAuditService,
-    // Order matters: authentication runs before authorization.
+    RateLimiter,
+    RoutePlans,
+    AuthFailureLimiter,
+    EdgeThrottlerGuard,
+    PrincipalThrottlerGuard,
+    // Order matters: the address and global limits before any crypto, authentication before
+    // authorization, the per-principal limit once the principal is known.
+    { provide: APP_GUARD, useExisting: EdgeThrottlerGuard },
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
+    { provide: APP_GUARD, useExisting: PrincipalThrottlerGuard },
     { provide: APP_FILTER, useClass: SecureApiExceptionFilter },
     { provide: APP_PIPE, useClass: SecureValidationPipe },
   ],
-  exports: [SECURE_API_OPTIONS, JwksKeyStore, VerifiedTokenCache, JwtAuthGuard, ScopesGuard],
+  exports: [
+    SECURE_API_OPTIONS,
+    JwksKeyStore,
+    VerifiedTokenCache,
+    JwtAuthGuard,
+    ScopesGuard,
+    RateLimiter,
+  ],
 })
 export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {
   constructor(

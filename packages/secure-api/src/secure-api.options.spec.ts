@@ -33,6 +33,7 @@ describe('resolveOptions', () => {
         passthrough: [],
         rawBody: false,
       },
+      throttle: false,
       timeouts: {
         headersMs: 10_000,
         requestMs: 30_000,

@@ -8,6 +8,11 @@ import {
   positiveInteger,
 } from './option-checks.js';
 import {
+  type ResolvedThrottleOptions,
+  resolveThrottleOptions,
+  type ThrottleOptions,
+} from './throttling/throttle-options.js';
+import {
   type BodyOptions,
   type ResolvedBodyOptions,
   resolveBodyOptions,
@@ -257,6 +262,15 @@ export interface SecureApiModuleOptions {
    * @default {} (see {@link TimeoutOptions})
    */
   timeouts?: TimeoutOptions | false;
+  /**
+   * Rate limits in tiers (per client address, per principal or API key, global), counted in
+   * memory or in Redis, answered with `429` and `Retry-After`. Off unless configured: the right
+   * limits and `trustProxy` depend on the deployment (behind a proxy without `trustProxy`, every
+   * client shares the proxy's address).
+   * @default false
+   * @example throttle: { tiers: [{ name: 'ip', by: 'ip', limit: 300, ttl: 60_000 }] }
+   */
+  throttle?: ThrottleOptions | false;
 }
 
 /** The CORS options after defaults and validation; frozen. */
@@ -291,6 +305,7 @@ export interface ResolvedSecureApiOptions {
   readonly cors: ResolvedCorsOptions | false;
   readonly body: ResolvedBodyOptions | false;
   readonly timeouts: ResolvedTimeoutOptions | false;
+  readonly throttle: ResolvedThrottleOptions | false;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -713,5 +728,6 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
     cors: resolveCors(options.cors),
     body: resolveBodyOptions(options.body),
     timeouts: resolveTimeoutOptions(options.timeouts),
+    throttle: resolveThrottleOptions(options.throttle),
   });
 }

@@ -17,3 +17,4 @@ export {
   type MintOptions,
 } from './local-issuer.js';
 export { createLogCapture, type CapturedLog, type LogCapture } from './log-capture.js';
+export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';

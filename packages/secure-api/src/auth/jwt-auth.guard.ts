@@ -9,11 +9,12 @@ import {
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import passport from 'passport';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
-import { TokenRejectionReason } from '../errors/secure-api-error-code.js';
+import { SecureApiErrorCode, TokenRejectionReason } from '../errors/secure-api-error-code.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { assertBearerSyntax, extractBearerToken } from './bearer-token.extractor.js';
 import { keysUnavailable, tokenInvalid } from './bearer-challenge.js';
+import { AuthFailureLimiter } from '../throttling/auth-failure.limiter.js';
 import { rejectionReasonOf } from './jwt-error-reason.js';
 import { BEARER_TOKENS, SecureJwtStrategy } from './jwt.strategy.js';
 import { type Principal } from './principal.js';
@@ -48,6 +49,7 @@ export class JwtAuthGuard implements CanActivate {
     private readonly strategy: SecureJwtStrategy,
     private readonly cache: VerifiedTokenCache,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly failures: AuthFailureLimiter,
   ) {
     this.requirements = new RouteRequirements(reflector);
     this.realm = options.auth.realm;
@@ -73,7 +75,7 @@ export class JwtAuthGuard implements CanActivate {
       }
       assertBearerSyntax(token, this.realm);
     } catch (error) {
-      throw this.toHttpError(error);
+      throw this.refuse(request, error);
     }
     return this.verify(request, http.getResponse(), token, cacheKey);
   }
@@ -91,8 +93,21 @@ export class JwtAuthGuard implements CanActivate {
       this.markPrivate(response);
       return true;
     } catch (error) {
-      throw this.toHttpError(error);
+      throw this.refuse(request, error);
     }
+  }
+
+  /**
+   * The HTTP error for a refused request; a token that was sent and refused also counts
+   * against the client's address (`throttle.authFailures`). A missing token does not: the
+   * address tier limits those, and a 503 for unavailable keys is not the client's failure.
+   */
+  private refuse(request: AuthenticatedRequest, error: unknown): SecureApiHttpError {
+    const refusal = this.toHttpError(error);
+    if (refusal.status !== 503 && refusal.code !== SecureApiErrorCode.TOKEN_MISSING) {
+      this.failures.record(request);
+    }
+    return refusal;
   }
 
   /**

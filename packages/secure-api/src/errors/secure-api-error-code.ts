@@ -66,6 +66,21 @@ export const SecureApiErrorCode = {
   REQUEST_TIMEOUT: 'ERR_SECURE_API_REQUEST_TIMEOUT',
   /** 400 / 431: the HTTP parser refused the request (malformed, or headers too large). */
   BAD_HTTP_REQUEST: 'ERR_SECURE_API_BAD_HTTP_REQUEST',
+  /**
+   * 429: a rate-limit tier refused the request (`reason` in the log names it); `Retry-After`
+   * says when to retry, and `RateLimit-Policy` / `RateLimit` describe the limits.
+   */
+  RATE_LIMITED: 'ERR_SECURE_API_RATE_LIMITED',
+  /**
+   * 503: the shared rate-limit store (Redis) did not answer and `onStoreError` is
+   * `'fail-closed'`; the request is refused rather than let through unlimited.
+   */
+  RATE_LIMIT_STORE_UNAVAILABLE: 'ERR_SECURE_API_RATE_LIMIT_STORE_UNAVAILABLE',
+  /**
+   * 401: the `X-Api-Key` of a request to a `@Public()` route is unknown, malformed or sent
+   * twice. Keys identify callers for rate limiting only; they never grant a scope.
+   */
+  API_KEY_INVALID: 'ERR_SECURE_API_API_KEY_INVALID',
   /** 404: no route matches. */
   NOT_FOUND: 'ERR_SECURE_API_NOT_FOUND',
   /** 500: an unexpected error; its details go only to the log. */

@@ -1,0 +1,221 @@
+import { type CanActivate, type ExecutionContext, Injectable, type Type } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { type Principal } from '../auth/principal.js';
+import { RouteRequirements } from '../auth/route-requirement.js';
+import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
+import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
+import { AuthFailureLimiter } from './auth-failure.limiter.js';
+import {
+  type ClientRequest,
+  type RateLimitDecision,
+  RateLimiter,
+  type TierCheck,
+} from './rate-limiter.service.js';
+import { type ResolvedTier, type TierKey } from './throttle-options.js';
+
+/**
+ * The metadata keys `@Throttle()` and `@SkipThrottle()` of `@nestjs/throttler` write, followed
+ * by the tier name. Not exported by the package's index; `throttle-metadata.spec.ts` pins them
+ * against the decorators themselves.
+ */
+export const THROTTLER_METADATA = Object.freeze({
+  limit: 'THROTTLER:LIMIT',
+  ttl: 'THROTTLER:TTL',
+  blockDuration: 'THROTTLER:BLOCK_DURATION',
+  skip: 'THROTTLER:SKIP',
+});
+
+/** A tier as it applies to one route. */
+interface RouteTier {
+  readonly tier: ResolvedTier;
+  readonly limit: number;
+  readonly ttl: number;
+  readonly blockDuration: number;
+  /** Set when the route overrides the tier: it then counts in a bucket of its own. */
+  readonly route: string | undefined;
+}
+
+interface RoutePlan {
+  readonly isPublic: boolean;
+  readonly byKey: Readonly<Record<TierKey, readonly RouteTier[]>>;
+}
+
+type ThrottledRequest = ClientRequest & { user?: Principal };
+
+/**
+ * The tiers of each route, from the module options and the route's `@Throttle()` /
+ * `@SkipThrottle()` (handler over class, as in `@nestjs/throttler`), computed once per route.
+ */
+@Injectable()
+export class RoutePlans {
+  private readonly plans = new WeakMap<object, RoutePlan>();
+  private readonly requirements: RouteRequirements;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+  ) {
+    this.requirements = new RouteRequirements(reflector);
+  }
+
+  of(context: ExecutionContext): RoutePlan {
+    const handler = context.getHandler();
+    let plan = this.plans.get(handler);
+    if (plan === undefined) {
+      plan = this.build(context.getClass(), handler, context);
+      this.plans.set(handler, plan);
+    }
+    return plan;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest's handler type
+  private build(type: Type<unknown>, handler: Function, context: ExecutionContext): RoutePlan {
+    const options = this.limiter.options;
+    const byKey: Record<TierKey, RouteTier[]> = { global: [], ip: [], principal: [] };
+    for (const tier of options === false ? [] : options.tiers) {
+      const read = <T>(key: string): T | undefined =>
+        this.reflector.getAllAndOverride<T | undefined, string>(`${key}${tier.name}`, [
+          handler,
+          type,
+        ]);
+      if (read<boolean>(THROTTLER_METADATA.skip) === true) continue;
+      const limit = read<number>(THROTTLER_METADATA.limit);
+      const ttl = read<number>(THROTTLER_METADATA.ttl);
+      const blockDuration = read<number>(THROTTLER_METADATA.blockDuration);
+      const overridden = limit !== undefined || ttl !== undefined;
+      byKey[tier.by].push({
+        tier,
+        limit: limit ?? tier.limit,
+        ttl: ttl ?? tier.ttl,
+        blockDuration: blockDuration ?? (overridden ? (ttl ?? tier.ttl) : tier.blockDuration),
+        route: overridden ? `${type.name}.${(handler as { name?: string }).name ?? ''}` : undefined,
+      });
+    }
+    return { isPublic: this.requirements.of(context).kind === 'public', byKey };
+  }
+}
+
+function checksFor(tiers: readonly RouteTier[], key: string): TierCheck[] {
+  return tiers.map(({ tier, limit, ttl, blockDuration, route }) => ({
+    tier: tier.name,
+    throttlerName: tier.name,
+    key: route === undefined ? key : `${route}:${key}`,
+    limit,
+    ttl,
+    blockDuration,
+  }));
+}
+
+/** Shared by the two guards: count, then refuse with 429 or pass with the headers set. */
+abstract class TierGuard implements CanActivate {
+  constructor(
+    protected readonly limiter: RateLimiter,
+    protected readonly plans: RoutePlans,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  abstract canActivate(context: ExecutionContext): boolean | Promise<boolean>;
+
+  protected enforce(
+    context: ExecutionContext,
+    request: ClientRequest,
+    checks: readonly TierCheck[],
+  ): boolean | Promise<boolean> {
+    if (checks.length === 0) return true;
+    const decision = this.limiter.check(request, checks);
+    const response: unknown = context.switchToHttp().getResponse();
+    return decision instanceof Promise
+      ? decision.then((settled) => this.apply(response, settled))
+      : this.apply(response, decision);
+  }
+
+  private apply(response: unknown, decision: RateLimitDecision): boolean {
+    if (decision.refused !== undefined) throw RateLimiter.tooManyRequests(decision);
+    const adapter = this.adapterHost.httpAdapter;
+    for (const [name, value] of Object.entries(decision.headers)) {
+      adapter.setHeader(response, name, value);
+    }
+    return true;
+  }
+}
+
+/**
+ * First guard of the chain: the `global` and `ip` tiers, before any token is looked at, so a
+ * flood of bad tokens is refused without a signature check; and an address refused for
+ * repeated authentication failures is refused here on protected routes.
+ */
+@Injectable()
+export class EdgeThrottlerGuard extends TierGuard {
+  constructor(
+    limiter: RateLimiter,
+    plans: RoutePlans,
+    adapterHost: HttpAdapterHost,
+    private readonly failures: AuthFailureLimiter,
+  ) {
+    super(limiter, plans, adapterHost);
+  }
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.limiter.options === false || context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<ThrottledRequest>();
+    const plan = this.plans.of(context);
+    const client = this.limiter.clientBucket(request);
+    if (!plan.isPublic) this.failures.assertNotBlocked(client);
+    return this.enforce(context, request, [
+      ...checksFor(plan.byKey.global, 'global'),
+      ...checksFor(plan.byKey.ip, `ip:${client}`),
+    ]);
+  }
+}
+
+/**
+ * Last guard of the chain, after authorization: the `principal` tier, keyed by the token's
+ * issuer and subject (or client id); on `@Public()` routes by the `X-Api-Key` the caller sent,
+ * and not applied to a public request without one (its IP tier still is).
+ */
+@Injectable()
+export class PrincipalThrottlerGuard extends TierGuard {
+  // Declared so that Nest sees the parameter types (an inherited constructor has none).
+  constructor(limiter: RateLimiter, plans: RoutePlans, adapterHost: HttpAdapterHost) {
+    super(limiter, plans, adapterHost);
+  }
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const options = this.limiter.options;
+    if (options === false || context.getType() !== 'http') return true;
+    const plan = this.plans.of(context);
+    if (plan.byKey.principal.length === 0) return true;
+    const request = context.switchToHttp().getRequest<ThrottledRequest>();
+    const key = this.keyOf(request, plan.isPublic, options.apiKeys);
+    if (key === undefined) return true;
+    return this.enforce(context, request, checksFor(plan.byKey.principal, key));
+  }
+
+  private keyOf(
+    request: ThrottledRequest,
+    isPublic: boolean,
+    apiKeys: Exclude<RateLimiter['options'], false>['apiKeys'],
+  ): string | undefined {
+    const principal = request.user;
+    if (!isPublic && principal !== undefined) {
+      const subject =
+        principal.subject !== undefined
+          ? `sub:${principal.subject}`
+          : principal.clientId !== undefined
+            ? `client:${principal.clientId}`
+            : undefined;
+      return subject === undefined
+        ? `ip:${this.limiter.clientBucket(request)}`
+        : `p:${RateLimiter.principalKey(principal.issuer, subject)}`;
+    }
+    const result = apiKeys(request.headers['x-api-key']);
+    if (result.kind === 'none') return undefined;
+    if (result.kind === 'known') return `k:${result.id}`;
+    throw new SecureApiHttpError(SecureApiErrorCode.API_KEY_INVALID, {
+      status: 401,
+      title: 'Unauthorized',
+      detail: 'The API key is not valid.',
+      reason: result.reason,
+    });
+  }
+}

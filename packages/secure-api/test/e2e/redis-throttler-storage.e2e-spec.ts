@@ -1,0 +1,380 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  createLogCapture,
+  type LogCapture,
+  type RedisServer,
+  startRedisServer,
+} from '@secure-api/testing';
+import { Redis } from 'ioredis';
+import {
+  MemoryThrottlerStorage,
+  RedisThrottlerStorage,
+  SecureApiErrorCode,
+  type ThrottlerStorageRecord,
+  type ThrottlerStoreErrorPolicy,
+  ThrottlerStoreUnavailableError,
+} from '@secure-api/nestjs';
+
+// A real Redis cannot run on fake timers: where time must pass, windows are a few hundred ms
+// and every wait keeps >= 50 ms from the nearest expiry, so loopback jitter cannot flip a record.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `rl-e2e:${process.pid}:${Date.now()}:`;
+const COMMAND_TIMEOUT_MS = 100;
+// What an increment may take beyond commandTimeoutMs on a loaded test machine.
+const MARGIN_MS = 150;
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await delay(20);
+  }
+}
+
+async function timed<T>(
+  fn: () => Promise<T>,
+): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
+  const start = performance.now();
+  const [result] = await Promise.allSettled([fn()]);
+  return { ms: performance.now() - start, result: result as PromiseSettledResult<T> };
+}
+
+let unique = 0;
+function key(label: string): string {
+  unique += 1;
+  return `${label}-${unique}`;
+}
+
+/** One step of a parity sequence: wait, then hit both storages. */
+interface Step {
+  readonly wait: number;
+  readonly hits: number;
+}
+
+describe('RedisThrottlerStorage on a shared Redis', () => {
+  let client: Redis;
+  let storage: RedisThrottlerStorage;
+  const sharedLogs = createLogCapture();
+
+  beforeAll(async () => {
+    client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    await client.connect();
+    // A generous deadline: these tests are about the records, not about timeouts.
+    storage = new RedisThrottlerStorage({
+      client,
+      keyPrefix: PREFIX,
+      logger: sharedLogs,
+      commandTimeoutMs: 2000,
+    });
+  });
+
+  // Every record below must come from Redis: a silent fallback would make these tests vacuous.
+  afterEach(() => {
+    expect(sharedLogs.entries).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await storage.close();
+    // Only this run's keys; they expire on their own anyway.
+    let cursor = '0';
+    for (let i = 0; i < 1000; i++) {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    await client.quit();
+  });
+
+  describe('parity with MemoryThrottlerStorage', () => {
+    it.each<[string, number, number, number, Step[]]>([
+      [
+        'no block: hits expire one by one',
+        400,
+        3,
+        0,
+        [
+          { wait: 0, hits: 2 },
+          { wait: 200, hits: 2 },
+          { wait: 250, hits: 3 },
+          { wait: 450, hits: 1 },
+        ],
+      ],
+      [
+        'block shorter than the window, then a fresh count',
+        500,
+        2,
+        300,
+        [
+          { wait: 0, hits: 4 },
+          { wait: 150, hits: 1 },
+          { wait: 200, hits: 3 },
+        ],
+      ],
+      [
+        'block longer than the window',
+        200,
+        1,
+        450,
+        [
+          { wait: 0, hits: 3 },
+          { wait: 250, hits: 1 },
+          { wait: 250, hits: 2 },
+        ],
+      ],
+    ])('%s', async (_name, ttl, limit, blockDuration, steps) => {
+      const memory = new MemoryThrottlerStorage();
+      const k = key('parity');
+      const expected: ThrottlerStorageRecord[] = [];
+      const actual: ThrottlerStorageRecord[] = [];
+      for (const { wait, hits } of steps) {
+        await delay(wait);
+        for (let i = 0; i < hits; i++) {
+          expected.push(await memory.increment(k, ttl, limit, blockDuration, 'default'));
+          actual.push(await storage.increment(k, ttl, limit, blockDuration, 'default'));
+        }
+      }
+      expect(actual).toEqual(expected);
+      expect(actual.some((r) => r.isBlocked)).toBe(true);
+    });
+  });
+
+  describe('exactness', () => {
+    it.each([0, 60_000])(
+      '200 concurrent hits on limit 50 (blockDuration %d) allow exactly 50',
+      async (blockDuration) => {
+        const k = key('exact');
+        const records = await Promise.all(
+          Array.from({ length: 200 }, () =>
+            storage.increment(k, 60_000, 50, blockDuration, 'default'),
+          ),
+        );
+        const allowed = records.filter((r) => !r.isBlocked);
+        expect(allowed).toHaveLength(50);
+        expect(new Set(allowed.map((r) => r.totalHits))).toEqual(
+          new Set(Array.from({ length: 50 }, (_, i) => i + 1)),
+        );
+      },
+    );
+
+    it('two instances with their own clients allow exactly the limit between them', async () => {
+      const other = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
+      other.on('error', () => undefined);
+      const second = new RedisThrottlerStorage({
+        client: other,
+        keyPrefix: PREFIX,
+        logger: sharedLogs,
+        commandTimeoutMs: 2000,
+      });
+      try {
+        // Not ready yet, the second storage would answer from its fallback: not what is tested.
+        await until(() => second.available, 3000);
+        const k = key('shared');
+        const records = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            (i % 2 === 0 ? storage : second).increment(k, 60_000, 50, 60_000, 'default'),
+          ),
+        );
+        expect(records.filter((r) => !r.isBlocked)).toHaveLength(50);
+      } finally {
+        await second.close();
+        await other.quit();
+      }
+    });
+  });
+
+  it('gives both keys of a hit a TTL of max(ttl, blockDuration)', async () => {
+    const k = key('ttl');
+    await storage.increment(k, 2000, 5, 30_000, 'tier');
+    const base = `${PREFIX}{tier:${k}}`;
+    const ttls = await Promise.all([client.pttl(base), client.pttl(`${base}:h`)]);
+    for (const pttl of ttls) {
+      expect(pttl).toBeGreaterThan(29_000);
+      expect(pttl).toBeLessThanOrEqual(30_000);
+    }
+  });
+
+  it('decides several tiers in one round trip, and after a SCRIPT FLUSH still answers', async () => {
+    const k = key('many');
+    const tiers = [
+      { key: k, ttl: 60_000, limit: 1, blockDuration: 0, throttlerName: 'short' },
+      { key: k, ttl: 60_000, limit: 5, blockDuration: 0, throttlerName: 'long' },
+      { key: 'global', ttl: 60_000, limit: 100, blockDuration: 0, throttlerName: `g-${k}` },
+    ];
+    await storage.incrementMany(tiers);
+    const sendCommand = jest.spyOn(client, 'sendCommand');
+    const records = await storage.incrementMany(tiers);
+    expect(sendCommand).toHaveBeenCalledTimes(1);
+    expect(records.map((r) => [r.totalHits, r.isBlocked])).toEqual([
+      [2, true],
+      [2, false],
+      [2, false],
+    ]);
+
+    await client.script('FLUSH');
+    sendCommand.mockClear();
+    const afterFlush = await storage.incrementMany(tiers);
+    // EVALSHA answered NOSCRIPT, ioredis sent EVAL: two commands, the hit counted once.
+    expect(sendCommand).toHaveBeenCalledTimes(2);
+    expect(afterFlush.map((r) => r.totalHits)).toEqual([2, 3, 3]);
+  });
+});
+
+describe('RedisThrottlerStorage when its Redis goes away', () => {
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  function create(policy: ThrottlerStoreErrorPolicy, logs: LogCapture): RedisThrottlerStorage {
+    return new RedisThrottlerStorage({
+      url: redis.url,
+      onStoreError: policy,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      logger: logs,
+    });
+  }
+
+  const expectations: Record<
+    ThrottlerStoreErrorPolicy,
+    (results: PromiseSettledResult<ThrottlerStorageRecord>[]) => void
+  > = {
+    'fail-open': (results) => {
+      for (const result of results) {
+        expect(result).toEqual({
+          status: 'fulfilled',
+          value: { totalHits: 0, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 },
+        });
+      }
+    },
+    'fail-closed': (results) => {
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        const error = (result as PromiseRejectedResult).reason as ThrottlerStoreUnavailableError;
+        expect(error).toBeInstanceOf(ThrottlerStoreUnavailableError);
+        expect(error.status).toBe(503);
+        expect(error.code).toBe(SecureApiErrorCode.RATE_LIMIT_STORE_UNAVAILABLE);
+        expect(error.headers).toEqual({ 'retry-after': '1' });
+      }
+    },
+    // A fresh in-memory count: the first 3 allowed, then refused.
+    'fallback-memory': (results) => {
+      const values = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+      expect(values.map((v) => v?.isBlocked)).toEqual([false, false, false, true, true, true]);
+    },
+  };
+
+  describe.each<ThrottlerStoreErrorPolicy>(['fail-open', 'fail-closed', 'fallback-memory'])(
+    "onStoreError '%s'",
+    (policy) => {
+      it('answers within commandTimeout while Redis is down, warns once without the key, and shares limits again once it is back', async () => {
+        const logs = createLogCapture();
+        const storage = create(policy, logs);
+        const peer = create(policy, createLogCapture());
+        try {
+          await until(() => storage.available && peer.available, 3000);
+          const k = key('outage');
+          const before = await storage.increment(k, 60_000, 3, 0, 'default');
+          expect(before.totalHits).toBe(1);
+
+          // Killed while hits are in flight: each of those settles too, none hangs.
+          const inFlight = Array.from({ length: 20 }, () =>
+            timed(() => storage.increment(key('inflight'), 60_000, 1000, 0, 'default')),
+          );
+          await redis.stop();
+          for (const { ms } of await Promise.all(inFlight)) {
+            expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+          }
+
+          const down = [];
+          for (let i = 0; i < 6; i++) {
+            down.push(await timed(() => storage.increment(`${k}-down`, 60_000, 3, 0, 'default')));
+          }
+          for (const { ms } of down) expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+          expectations[policy](down.map((d) => d.result));
+
+          const warnings = logs.entries.filter((e) => e.level === 'warn');
+          expect(warnings).toHaveLength(1);
+          expect(warnings[0]?.message).toMatch(/^Redis rate-limit store unavailable \(\w*Error: /);
+          expect(logs.text()).not.toContain(k);
+
+          await redis.restart();
+          await until(() => storage.available && peer.available, 5000);
+          const shared = key('after-restart');
+          const records = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              (i % 2 === 0 ? storage : peer).increment(shared, 60_000, 5, 0, 'default'),
+            ),
+          );
+          expect(records.filter((r) => !r.isBlocked)).toHaveLength(5);
+          expect(logs.find('Redis answers again')).toHaveLength(1);
+        } finally {
+          await storage.close();
+          await peer.close();
+        }
+      });
+    },
+  );
+
+  it.each<
+    [string, (url: string) => { storage: RedisThrottlerStorage; cleanup: () => Promise<void> }]
+  >([
+    [
+      'its own client (ioredis commandTimeout)',
+      (url) => {
+        const storage = new RedisThrottlerStorage({
+          url,
+          onStoreError: 'fail-open',
+          commandTimeoutMs: COMMAND_TIMEOUT_MS,
+          logger: createLogCapture(),
+        });
+        return { storage, cleanup: () => storage.close() };
+      },
+    ],
+    [
+      'a given client without a commandTimeout (the storage’s own deadline)',
+      (url) => {
+        const client = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+        client.on('error', () => undefined);
+        const storage = new RedisThrottlerStorage({
+          client,
+          onStoreError: 'fail-open',
+          commandTimeoutMs: COMMAND_TIMEOUT_MS,
+          logger: createLogCapture(),
+        });
+        return {
+          storage,
+          cleanup: async () => {
+            await storage.close();
+            client.disconnect();
+          },
+        };
+      },
+    ],
+  ])('gives up on a hung Redis after commandTimeoutMs, with %s', async (_name, make) => {
+    const { storage, cleanup } = make(redis.url);
+    try {
+      await until(() => storage.available, 3000);
+      redis.pause();
+      const { ms, result } = await timed(() =>
+        storage.increment(key('hung'), 60_000, 5, 0, 'default'),
+      );
+      expect(result).toEqual({
+        status: 'fulfilled',
+        value: { totalHits: 0, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 },
+      });
+      expect(ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 5);
+      expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+    } finally {
+      redis.resume();
+      await cleanup();
+    }
+  });
+});

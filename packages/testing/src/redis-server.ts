@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+
+/** A `redis-server` child process on loopback, started by {@link startRedisServer}. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly port: number;
+  /** Kills the server (SIGKILL: nothing to save, persistence is off). Safe to call twice. */
+  stop(): Promise<void>;
+  /** Stops the server if running and starts a new, empty one on the same port. */
+  restart(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is answered, which is how a
+   * hung or overloaded Redis looks to a client. {@link resume} or {@link stop} ends it.
+   */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
+}
+
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /**
+   * The `redis-server` binary.
+   *
+   * @default 'redis-server'
+   */
+  command?: string;
+  /**
+   * Longest wait for the server to answer `PING`, milliseconds.
+   *
+   * @default 5000
+   */
+  startTimeoutMs?: number;
+}
+
+const PING = '*1\r\n$4\r\nPING\r\n';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not pick a free port'));
+      });
+    });
+  });
+}
+
+/** Whether a Redis on `port` answers `PING` with `+PONG` within `timeoutMs`. */
+function ping(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write(PING));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/**
+ * Starts `redis-server` on a free loopback port with persistence off (`--save ''
+ * --appendonly no`), and resolves once it answers `PING`. For tests that need a Redis of their
+ * own, e.g. to kill it in the middle of a run; the raw-TCP `PING` keeps this kit free of a Redis
+ * client dependency.
+ *
+ * The child is killed on {@link RedisServer.stop} and, as a last resort, when the test process
+ * exits.
+ *
+ * @example
+ * const redis = await startRedisServer();
+ * const storage = new RedisThrottlerStorage({ url: redis.url });
+ * await redis.stop(); // Redis is down
+ * await redis.restart(); // back, empty, same port
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const { command = 'redis-server', startTimeoutMs = 5000 } = options;
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const kill = (): void => {
+    child?.kill('SIGKILL');
+  };
+
+  const start = async (): Promise<void> => {
+    const proc = spawn(
+      command,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        tmpdir(),
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = proc;
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-2000);
+    };
+    proc.stdout.on('data', collect);
+    proc.stderr.on('data', collect);
+    let exited = false;
+    let spawnError: Error | undefined;
+    proc.once('error', (error) => {
+      spawnError = error;
+      exited = true;
+    });
+    proc.once('exit', () => {
+      exited = true;
+    });
+    process.once('exit', kill);
+
+    const deadline = Date.now() + startTimeoutMs;
+    while (Date.now() < deadline && !exited) {
+      if (await ping(port, 200)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    proc.kill('SIGKILL');
+    process.removeListener('exit', kill);
+    const why = spawnError?.message ?? (exited ? 'it exited' : `no PONG in ${startTimeoutMs} ms`);
+    throw new Error(
+      `redis-server did not start on 127.0.0.1:${port} (${why}). Is "${command}" installed?` +
+        (output === '' ? '' : ` Its output:\n${output}`),
+    );
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    process.removeListener('exit', kill);
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    pause: () => {
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
+  };
+}
