@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type IncomingHttpHeaders } from 'node:http';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
@@ -46,6 +53,9 @@ type WithBucket = ClientRequest & {
   [COUNTED]?: { checks: TierCheck[]; records: ThrottlerStorageRecord[] };
 };
 
+/** Longest wait at boot for the Redis storage to connect. */
+const REDIS_READY_WAIT_MS = 2_000;
+
 /** A storage that answers synchronously: what lets the guards skip a promise per request. */
 function isMemory(storage: ThrottlerStorage): storage is MemoryThrottlerStorage {
   return storage instanceof MemoryThrottlerStorage;
@@ -57,7 +67,7 @@ function isMemory(storage: ThrottlerStorage): storage is MemoryThrottlerStorage 
  * (closed on shutdown).
  */
 @Injectable()
-export class RateLimiter implements OnApplicationShutdown {
+export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SecureApi');
   readonly options: ResolvedThrottleOptions | false;
   private readonly storage: ThrottlerStorage | undefined;
@@ -88,6 +98,24 @@ export class RateLimiter implements OnApplicationShutdown {
     } else {
       this.storage = throttle.storage;
       this.ownsStorage = false;
+    }
+  }
+
+  /**
+   * Waits, before the app listens, for the Redis storage it created to connect (at most
+   * {@link REDIS_READY_WAIT_MS}): requests in the gap would otherwise be counted by
+   * `onStoreError` (locally, or not at all) instead of in the shared store. A Redis that is not
+   * there by then is logged, and `onStoreError` applies until it answers.
+   */
+  async onModuleInit(): Promise<void> {
+    const storage = this.storage;
+    if (!this.ownsStorage || !(storage instanceof RedisThrottlerStorage)) return;
+    const deadline = Date.now() + REDIS_READY_WAIT_MS;
+    while (!storage.available && Date.now() < deadline) await delay(10);
+    if (!storage.available) {
+      this.logger.warn(
+        `Rate-limit Redis not connected after ${REDIS_READY_WAIT_MS} ms; onStoreError applies until it answers`,
+      );
     }
   }
 
