@@ -26,7 +26,6 @@ export class AuthFailureLimiter {
     const { limit, ttl, blockDuration } = options.authFailures;
     const client = this.limiter.clientBucket(request);
     const check = {
-      tier: AUTH_FAILURES_TIER,
       throttlerName: AUTH_FAILURES_TIER,
       key: `ip:${client}`,
       limit,
@@ -40,7 +39,7 @@ export class AuthFailureLimiter {
       }
     };
     try {
-      const decision = this.limiter.check({ headers: {} }, [check]);
+      const decision = this.limiter.check({ headers: {} }, [check], undefined);
       if (decision instanceof Promise) decision.then(remember, () => undefined);
       else remember(decision);
     } catch {
@@ -57,20 +56,6 @@ export class AuthFailureLimiter {
       this.blocked.delete(client);
       return;
     }
-    const seconds = Math.ceil((until - now) / 1000);
-    throw RateLimiter.tooManyRequests({
-      refused: {
-        check: {
-          tier: AUTH_FAILURES_TIER,
-          throttlerName: AUTH_FAILURES_TIER,
-          key: '',
-          limit: 0,
-          ttl: 0,
-          blockDuration: 0,
-        },
-        record: { totalHits: 0, timeToExpire: 0, isBlocked: true, timeToBlockExpire: seconds },
-      },
-      headers: {},
-    });
+    throw RateLimiter.tooManyRequests(AUTH_FAILURES_TIER, Math.ceil((until - now) / 1000));
   }
 }

@@ -15,19 +15,12 @@ import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { addressBucket, resolveClientAddress, UNKNOWN_ADDRESS_BUCKET } from './client-address.js';
 import { MemoryThrottlerStorage, type ThrottlerStorageRecord } from './memory-throttler.storage.js';
-import { formatRateLimit, formatRateLimitPolicy, retryAfterSeconds } from './rate-limit-headers.js';
-import {
-  RedisThrottlerStorage,
-  type ThrottlerIncrement,
-  ThrottlerStoreUnavailableError,
-} from './redis-throttler.storage.js';
+import { formatRateLimit, retryAfterSeconds } from './rate-limit-headers.js';
+import { RedisThrottlerStorage, type ThrottlerIncrement } from './redis-throttler.storage.js';
 import { type ResolvedThrottleOptions } from './throttle-options.js';
 
 /** One tier's check for one request: the tier's limits (or the route's) and the key. */
-export interface TierCheck extends ThrottlerIncrement {
-  /** The tier's name, for headers. */
-  readonly tier: string;
-}
+export type TierCheck = ThrottlerIncrement;
 
 /** The outcome of a set of checks. */
 export interface RateLimitDecision {
@@ -45,13 +38,16 @@ export interface ClientRequest {
   readonly raw?: { readonly socket?: { readonly remoteAddress?: string | undefined } };
 }
 
+/** The tier closest to its limit among those counted for a request so far. */
+interface Tightest {
+  readonly name: string;
+  readonly remaining: number;
+  readonly resetSeconds: number;
+}
+
 const CLIENT_BUCKET = Symbol('secure-api.clientBucket');
-const COUNTED = Symbol('secure-api.rateLimitChecks');
-type WithBucket = ClientRequest & {
-  [CLIENT_BUCKET]?: string;
-  /** Checks counted for this request by an earlier guard, for the headers of the next. */
-  [COUNTED]?: { checks: TierCheck[]; records: ThrottlerStorageRecord[] };
-};
+const TIGHTEST = Symbol('secure-api.tightestTier');
+type WithState = ClientRequest & { [CLIENT_BUCKET]?: string; [TIGHTEST]?: Tightest };
 
 /** Longest wait at boot for the Redis storage to connect. */
 const REDIS_READY_WAIT_MS = 2_000;
@@ -72,9 +68,6 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   readonly options: ResolvedThrottleOptions | false;
   private readonly storage: ThrottlerStorage | undefined;
   private readonly ownsStorage: boolean;
-  /** Used when a storage the app passed in fails and `onStoreError` is `fallback-memory`. */
-  private readonly fallback = new MemoryThrottlerStorage();
-  private lastStoreWarning = Number.NEGATIVE_INFINITY;
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
     this.options = options.throttle;
@@ -92,7 +85,6 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
         keyPrefix,
         commandTimeoutMs,
         onStoreError: throttle.onStoreError,
-        fallback: this.fallback,
       });
       this.ownsStorage = true;
     } else {
@@ -124,7 +116,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
    * /64. Computed once per request.
    */
   clientBucket(request: ClientRequest): string {
-    const cached = (request as WithBucket)[CLIENT_BUCKET];
+    const cached = (request as WithState)[CLIENT_BUCKET];
     if (cached !== undefined) return cached;
     const trust = this.options === false ? () => false : this.options.trust;
     const socket = request.raw?.socket ?? request.socket;
@@ -134,7 +126,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       trust,
     );
     const bucket = address === undefined ? UNKNOWN_ADDRESS_BUCKET : addressBucket(address);
-    (request as WithBucket)[CLIENT_BUCKET] = bucket;
+    (request as WithState)[CLIENT_BUCKET] = bucket;
     return bucket;
   }
 
@@ -145,11 +137,17 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Counts one hit for every check and decides. Synchronous with the memory storage (no
-   * promise per request), a promise otherwise: all checks in one Redis round trip.
+   * promise per request), a promise otherwise: all checks in one Redis round trip. `policy` is
+   * the `RateLimit-Policy` value of every tier counted for the request up to these checks
+   * (computed once per route), or `undefined` for no rate-limit headers.
+   *
+   * A `ThrottlerStorage` the app passes in handles its own failures (`onStoreError` is the
+   * policy of the Redis storage the module creates); an error it throws is a 500.
    */
   check(
     request: ClientRequest,
     checks: readonly TierCheck[],
+    policy: string | undefined,
   ): RateLimitDecision | Promise<RateLimitDecision> {
     const storage = this.storage;
     if (storage === undefined || checks.length === 0) return { refused: undefined, headers: {} };
@@ -158,69 +156,29 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
         request,
         checks,
         checks.map((c) => storage.hit(c.key, c.ttl, c.limit, c.blockDuration, c.throttlerName)),
+        policy,
       );
     }
-    return this.count(storage, checks).then((records) => this.decide(request, checks, records));
+    const counted =
+      storage instanceof RedisThrottlerStorage
+        ? storage.incrementMany(checks)
+        : Promise.all(
+            checks.map((c) =>
+              storage.increment(c.key, c.ttl, c.limit, c.blockDuration, c.throttlerName),
+            ),
+          );
+    return counted.then((records) => this.decide(request, checks, records, policy));
   }
 
-  private async count(
-    storage: ThrottlerStorage,
-    checks: readonly TierCheck[],
-  ): Promise<ThrottlerStorageRecord[]> {
-    try {
-      if (storage instanceof RedisThrottlerStorage) return await storage.incrementMany(checks);
-      return await Promise.all(
-        checks.map((c) =>
-          storage.increment(c.key, c.ttl, c.limit, c.blockDuration, c.throttlerName),
-        ),
-      );
-    } catch (error) {
-      // RedisThrottlerStorage applies onStoreError itself and throws only for fail-closed.
-      if (error instanceof ThrottlerStoreUnavailableError) throw error;
-      return this.onStoreError(checks, error);
-    }
-  }
-
-  /** `onStoreError` for a storage the app passed in. */
-  private onStoreError(checks: readonly TierCheck[], error: unknown): ThrottlerStorageRecord[] {
-    const policy = this.options === false ? 'fail-open' : this.options.onStoreError;
-    const now = Date.now();
-    if (now - this.lastStoreWarning >= 60_000) {
-      this.lastStoreWarning = now;
-      this.logger.warn(
-        `Rate-limit storage failed (${error instanceof Error ? error.name : 'error'}); applying onStoreError '${policy}'`,
-      );
-    }
-    if (policy === 'fail-closed') throw new ThrottlerStoreUnavailableError(error);
-    if (policy === 'fail-open') {
-      return checks.map(() => ({
-        totalHits: 0,
-        timeToExpire: 0,
-        isBlocked: false,
-        timeToBlockExpire: 0,
-      }));
-    }
-    return checks.map((c) =>
-      this.fallback.hit(c.key, c.ttl, c.limit, c.blockDuration, c.throttlerName),
-    );
-  }
-
-  /**
-   * The decision on this request's checks; the headers cover every check counted for the
-   * request so far (the IP and global tiers before authentication, the principal tier after).
-   */
   private decide(
     request: ClientRequest,
-    current: readonly TierCheck[],
-    currentRecords: readonly ThrottlerStorageRecord[],
+    checks: readonly TierCheck[],
+    records: readonly ThrottlerStorageRecord[],
+    policy: string | undefined,
   ): RateLimitDecision {
-    const counted = ((request as WithBucket)[COUNTED] ??= { checks: [], records: [] });
-    counted.checks.push(...current);
-    counted.records.push(...currentRecords);
-    const { checks, records } = counted;
     let refused: RateLimitDecision['refused'];
-    let tightest:
-      { check: TierCheck; record: ThrottlerStorageRecord; remaining: number } | undefined;
+    // The headers describe the tier closest to its limit over both guards of the request.
+    let tightest = (request as WithState)[TIGHTEST];
     checks.forEach((check, index) => {
       const record = records[index];
       if (record === undefined) return;
@@ -229,44 +187,56 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
         refused = { check, record };
       }
       if (tightest === undefined || remaining < tightest.remaining) {
-        tightest = { check, record, remaining };
+        tightest = {
+          name: check.throttlerName,
+          remaining,
+          resetSeconds: Math.max(0, secondsUntilAllowed(record)),
+        };
       }
     });
-    const headers: Record<string, string> = {};
-    if (this.options !== false && this.options.headers && tightest !== undefined) {
-      headers['ratelimit-policy'] = formatRateLimitPolicy(
-        checks.map((c) => ({
-          name: c.tier,
-          limit: c.limit,
-          windowSeconds: Math.ceil(c.ttl / 1000),
-        })),
-      );
-      const shown = refused ?? tightest;
-      headers.ratelimit = formatRateLimit({
-        name: shown.check.tier,
-        remaining: refused === undefined ? tightest.remaining : 0,
-        resetSeconds: Math.max(0, secondsUntilAllowed(shown.record)),
-      });
-    }
-    return { refused, headers };
+    (request as WithState)[TIGHTEST] = tightest;
+    if (policy === undefined || tightest === undefined) return { refused, headers: {} };
+    const shown: Tightest =
+      refused === undefined
+        ? tightest
+        : {
+            name: refused.check.throttlerName,
+            remaining: 0,
+            resetSeconds: Math.max(0, secondsUntilAllowed(refused.record)),
+          };
+    return {
+      refused,
+      headers: { 'ratelimit-policy': policy, ratelimit: formatRateLimit(shown) },
+    };
   }
 
-  /** The 429 for a refused check, with `Retry-After` and the rate-limit fields. */
-  static tooManyRequests(decision: RateLimitDecision): SecureApiHttpError {
-    const record = decision.refused?.record;
-    const seconds =
-      record === undefined ? 1 : retryAfterSeconds(secondsUntilAllowed(record) * 1000);
+  /**
+   * The 429 of a refused request, with `Retry-After` (whole seconds, at least 1) and the
+   * rate-limit fields; `tier` goes to the log only.
+   */
+  static tooManyRequests(
+    tier: string,
+    seconds: number,
+    headers: Readonly<Record<string, string>> = {},
+  ): SecureApiHttpError {
     return new SecureApiHttpError(SecureApiErrorCode.RATE_LIMITED, {
       status: 429,
       title: 'Too Many Requests',
       detail: 'Too many requests; retry after the time given in Retry-After.',
-      headers: { ...decision.headers, 'retry-after': String(seconds) },
-      reason: decision.refused?.check.tier,
+      headers: { ...headers, 'retry-after': String(retryAfterSeconds(seconds * 1000)) },
+      reason: tier,
     });
   }
 
+  /** The 429 for a refused check of a decision. */
+  static refusal(
+    { check, record }: NonNullable<RateLimitDecision['refused']>,
+    headers: RateLimitDecision['headers'],
+  ): SecureApiHttpError {
+    return RateLimiter.tooManyRequests(check.throttlerName, secondsUntilAllowed(record), headers);
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    this.fallback.clear();
     if (!this.ownsStorage || this.storage === undefined) return;
     if (this.storage instanceof RedisThrottlerStorage) await this.storage.close();
     else if (this.storage instanceof MemoryThrottlerStorage) this.storage.clear();

@@ -11,6 +11,7 @@ import {
   RateLimiter,
   type TierCheck,
 } from './rate-limiter.service.js';
+import { formatRateLimitPolicy } from './rate-limit-headers.js';
 import { type ResolvedTier, type TierKey } from './throttle-options.js';
 
 /**
@@ -38,6 +39,11 @@ interface RouteTier {
 interface RoutePlan {
   readonly isPublic: boolean;
   readonly byKey: Readonly<Record<TierKey, readonly RouteTier[]>>;
+  /**
+   * `RateLimit-Policy` values, formatted once per route: of the tiers counted before
+   * authentication, and of those plus the principal tiers; `undefined` with `headers: false`.
+   */
+  readonly policy: { readonly edge: string | undefined; readonly all: string | undefined };
 }
 
 type ThrottledRequest = ClientRequest & { user?: Principal };
@@ -91,13 +97,27 @@ export class RoutePlans {
         route: overridden ? `${type.name}.${(handler as { name?: string }).name ?? ''}` : undefined,
       });
     }
-    return { isPublic: this.requirements.of(context).kind === 'public', byKey };
+    const edge = [...byKey.global, ...byKey.ip];
+    const format = (tiers: readonly RouteTier[]): string | undefined =>
+      options === false || !options.headers || tiers.length === 0
+        ? undefined
+        : formatRateLimitPolicy(
+            tiers.map(({ tier, limit, ttl }) => ({
+              name: tier.name,
+              limit,
+              windowSeconds: Math.ceil(ttl / 1000),
+            })),
+          );
+    return {
+      isPublic: this.requirements.of(context).kind === 'public',
+      byKey,
+      policy: { edge: format(edge), all: format([...edge, ...byKey.principal]) },
+    };
   }
 }
 
 function checksFor(tiers: readonly RouteTier[], key: string): TierCheck[] {
   return tiers.map(({ tier, limit, ttl, blockDuration, route }) => ({
-    tier: tier.name,
     throttlerName: tier.name,
     key: route === undefined ? key : `${route}:${key}`,
     limit,
@@ -120,9 +140,10 @@ abstract class TierGuard implements CanActivate {
     context: ExecutionContext,
     request: ClientRequest,
     checks: readonly TierCheck[],
+    policy: string | undefined,
   ): boolean | Promise<boolean> {
     if (checks.length === 0) return true;
-    const decision = this.limiter.check(request, checks);
+    const decision = this.limiter.check(request, checks, policy);
     const response: unknown = context.switchToHttp().getResponse();
     return decision instanceof Promise
       ? decision.then((settled) => this.apply(response, settled))
@@ -130,7 +151,8 @@ abstract class TierGuard implements CanActivate {
   }
 
   private apply(response: unknown, decision: RateLimitDecision): boolean {
-    if (decision.refused !== undefined) throw RateLimiter.tooManyRequests(decision);
+    if (decision.refused !== undefined)
+      throw RateLimiter.refusal(decision.refused, decision.headers);
     const adapter = this.adapterHost.httpAdapter;
     for (const [name, value] of Object.entries(decision.headers)) {
       adapter.setHeader(response, name, value);
@@ -161,10 +183,12 @@ export class EdgeThrottlerGuard extends TierGuard {
     const plan = this.plans.of(context);
     const client = this.limiter.clientBucket(request);
     if (!plan.isPublic) this.failures.assertNotBlocked(client);
-    return this.enforce(context, request, [
-      ...checksFor(plan.byKey.global, 'global'),
-      ...checksFor(plan.byKey.ip, `ip:${client}`),
-    ]);
+    return this.enforce(
+      context,
+      request,
+      [...checksFor(plan.byKey.global, 'global'), ...checksFor(plan.byKey.ip, `ip:${client}`)],
+      plan.policy.edge,
+    );
   }
 }
 
@@ -188,7 +212,7 @@ export class PrincipalThrottlerGuard extends TierGuard {
     const request = context.switchToHttp().getRequest<ThrottledRequest>();
     const key = this.keyOf(request, plan.isPublic, options.apiKeys);
     if (key === undefined) return true;
-    return this.enforce(context, request, checksFor(plan.byKey.principal, key));
+    return this.enforce(context, request, checksFor(plan.byKey.principal, key), plan.policy.all);
   }
 
   private keyOf(
