@@ -11,6 +11,7 @@ import {
   type LocalIssuer,
 } from '@secure-api/testing';
 import { BodyFixture, type BodySeen } from './fixtures/body-app.fixture.js';
+import { appsPerTest } from './fixtures/apps-per-test.fixture.js';
 import { expectProblem } from './fixtures/problem.fixture.js';
 
 /** Put in submitted values; no refusal may send it back. */
@@ -354,28 +355,9 @@ describe.each(ADAPTERS)('body parsing on %s', (adapter) => {
 });
 
 describe.each(ADAPTERS)('body options on %s', (adapter) => {
-  let issuer: LocalIssuer;
-  const booted: BootedApp[] = [];
-
-  beforeAll(async () => {
-    issuer = await createLocalIssuer();
-  });
-
-  afterEach(async () => {
-    await Promise.all(booted.splice(0).map((app) => app.close()));
-  });
-
-  afterAll(async () => {
-    await issuer?.close();
-  });
-
-  async function boot(options: Omit<SecureApiModuleOptions, 'auth'>): Promise<string> {
-    const app = await bootApp(BodyFixture.with({ auth: issuerOptions(issuer), ...options }), {
-      adapter,
-    });
-    booted.push(app);
-    return app.url;
-  }
+  const apps = appsPerTest(adapter, (options) => BodyFixture.with(options));
+  const boot = async (options: Omit<SecureApiModuleOptions, 'auth'>): Promise<string> =>
+    (await apps.boot(options)).url;
 
   it('applies body.limit, body.maxDepth and body.parameterLimit', async () => {
     const url = await boot({
@@ -456,11 +438,12 @@ describe.each(ADAPTERS)('body options on %s', (adapter) => {
     [{ inflate: 'yes' }, 'body.inflate'],
     [{ limits: 10 }, 'body.limits'],
   ])('refuses body: %j at boot, naming %s', async (body, path) => {
-    const options = { auth: issuerOptions(issuer), body } as unknown as SecureApiModuleOptions;
-    await expect(bootApp(BodyFixture.with(options), { adapter })).rejects.toMatchObject({
-      code: SecureApiErrorCode.INVALID_OPTIONS,
-      message: expect.stringContaining(`"${path}"`) as unknown,
-    });
+    await expect(apps.boot({ body } as Omit<SecureApiModuleOptions, 'auth'>)).rejects.toMatchObject(
+      {
+        code: SecureApiErrorCode.INVALID_OPTIONS,
+        message: expect.stringContaining(`"${path}"`) as unknown,
+      },
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import {
   createLocalIssuer,
   type LocalIssuer,
 } from '@secure-api/testing';
+import { appsPerTest } from './fixtures/apps-per-test.fixture.js';
 import { BodyFixture } from './fixtures/body-app.fixture.js';
 import { STACK_FRAME } from './fixtures/problem.fixture.js';
 
@@ -145,29 +146,9 @@ describe.each(ADAPTERS)('server timeouts on %s', (adapter) => {
 });
 
 describe.each(ADAPTERS)('server timeout settings on %s', (adapter) => {
-  let issuer: LocalIssuer;
-  const booted: BootedApp[] = [];
-
-  beforeAll(async () => {
-    issuer = await createLocalIssuer();
-  });
-
-  afterEach(async () => {
-    await Promise.all(booted.splice(0).map((app) => app.close()));
-  });
-
-  afterAll(async () => {
-    await issuer?.close();
-  });
-
-  async function serverWith(timeouts: SecureApiModuleOptions['timeouts']): Promise<Server> {
-    const app = await bootApp(
-      BodyFixture.with({ auth: { issuer: issuer.url, audience: issuer.audience }, timeouts }),
-      { adapter },
-    );
-    booted.push(app);
-    return app.app.getHttpServer() as Server;
-  }
+  const apps = appsPerTest(adapter, (options) => BodyFixture.with(options));
+  const serverWith = async (timeouts: SecureApiModuleOptions['timeouts']): Promise<Server> =>
+    (await apps.boot({ timeouts })).app.getHttpServer() as Server;
 
   it('sets short limits by default', async () => {
     const server = await serverWith(undefined);

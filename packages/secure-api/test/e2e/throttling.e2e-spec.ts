@@ -7,18 +7,15 @@ import {
 } from '@secure-api/nestjs';
 import {
   ADAPTERS,
-  bootApp,
-  type BootedApp,
-  createLocalIssuer,
   fakeDateOnly,
   httpRequest,
   type HttpResponse,
-  type LocalIssuer,
   type RedisServer,
   startRedisServer,
 } from '@secure-api/testing';
 import { ThrottleFixture } from './fixtures/throttle-app.fixture.js';
 import { expectProblem } from './fixtures/problem.fixture.js';
+import { appsPerTest } from './fixtures/apps-per-test.fixture.js';
 
 // A real Redis cannot run on fake timers: where its windows must pass, they are 300 ms and the
 // wait keeps 200 ms from the expiry. Every app gets a key prefix of its own; nothing is flushed.
@@ -87,30 +84,13 @@ function expectRateLimited(
 }
 
 describe.each(ADAPTERS)('throttling on %s', (adapter) => {
-  let issuer: LocalIssuer;
-  const booted: BootedApp[] = [];
+  const apps = appsPerTest(adapter, (options) => ThrottleFixture.with(options));
+  const boot = async (throttle: ThrottleOptions): Promise<string> =>
+    (await apps.boot({ throttle })).url;
 
-  beforeAll(async () => {
-    issuer = await createLocalIssuer();
-  });
-
-  afterEach(async () => {
+  afterEach(() => {
     jest.useRealTimers();
-    await Promise.all(booted.splice(0).map((app) => app.close()));
   });
-
-  afterAll(async () => {
-    await issuer?.close();
-  });
-
-  async function boot(throttle: ThrottleOptions): Promise<string> {
-    const app = await bootApp(
-      ThrottleFixture.with({ auth: { issuer: issuer.url, audience: issuer.audience }, throttle }),
-      { adapter },
-    );
-    booted.push(app);
-    return app.url;
-  }
 
   const get = (
     url: string,
@@ -234,7 +214,7 @@ describe.each(ADAPTERS)('throttling on %s', (adapter) => {
         tiers: [{ name: 'principal', by: 'principal', limit: 2, ttl: MINUTE }],
       });
       const as = (subject: string): Record<string, string> => ({
-        authorization: `Bearer ${issuer.mint({ scope: 'items.read', subject })}`,
+        authorization: `Bearer ${apps.issuer().mint({ scope: 'items.read', subject })}`,
       });
       const alice = await inSequence(3, () => get(url, '/throttle/items', as('alice')));
       expect(statuses(alice)).toEqual([200, 200, 429]);
@@ -292,7 +272,7 @@ describe.each(ADAPTERS)('throttling on %s', (adapter) => {
         get(url, '/throttle/items', { authorization: 'Bearer not.a.token' });
       const validToken = (): Promise<HttpResponse> =>
         get(url, '/throttle/items', {
-          authorization: `Bearer ${issuer.mint({ scope: 'items.read' })}`,
+          authorization: `Bearer ${apps.issuer().mint({ scope: 'items.read' })}`,
         });
       expect(statuses(await inSequence(3, badToken))).toEqual([401, 401, 401]);
       expect((await validToken()).status).toBe(200);
