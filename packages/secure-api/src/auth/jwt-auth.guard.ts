@@ -64,18 +64,19 @@ export class JwtAuthGuard implements CanActivate {
     // A cache hit is answered synchronously: no promise, no passport, no signature check.
     let token: string;
     let cacheKey: string | undefined;
+    let cached: Principal | undefined;
     try {
       token = extractBearerToken(request, this.realm, this.options.auth.maxTokenLength);
       cacheKey = this.cache.enabled ? this.cache.keyOf(token) : undefined;
-      const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
-      if (cached !== undefined) {
-        request.user = cached;
-        this.markPrivate(http.getResponse());
-        return true;
-      }
-      assertBearerSyntax(token, this.realm);
+      cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
+      if (cached === undefined) assertBearerSyntax(token, this.realm);
     } catch (error) {
       throw this.refuse(request, error);
+    }
+    if (cached !== undefined) {
+      request.user = cached;
+      this.markPrivate(http.getResponse());
+      return true;
     }
     return this.verify(request, http.getResponse(), token, cacheKey);
   }
@@ -86,15 +87,17 @@ export class JwtAuthGuard implements CanActivate {
     token: string,
     cacheKey: string | undefined,
   ): Promise<boolean> {
+    let principal: Principal;
     try {
-      const principal = await this.runStrategy(request, response, token);
-      if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
-      request.user = principal;
-      this.markPrivate(response);
-      return true;
+      principal = await this.runStrategy(request, response, token);
     } catch (error) {
       throw this.refuse(request, error);
     }
+    // Outside the try: a failure from here on is the server's, a 500, not a refused token.
+    if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
+    request.user = principal;
+    this.markPrivate(response);
+    return true;
   }
 
   /**
