@@ -8,12 +8,13 @@
 // Bounded: a fixed number of iterations per case; the local issuer listens on loopback only.
 import 'reflect-metadata';
 import { verify } from 'node:crypto';
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { JwtAuthGuard, Scopes, ScopesGuard, SecureApiModule } from '@secure-api/nestjs';
+import { JwtAuthGuard, Scopes, ScopesGuard } from '@secure-api/nestjs';
 import { createLocalIssuer } from '@secure-api/testing';
 import jwt from 'jsonwebtoken';
+import { secureBenchModule } from './lib/server-child.mjs';
 
 class GuardedController {
   secured() {
@@ -38,29 +39,22 @@ function micros(started, count) {
 }
 
 async function timeGuards(issuer, alg, cache) {
-  const app = await NestFactory.createApplicationContext(
-    {
-      module: Reflect.decorate([Module({})], class GuardCostModule {}),
-      imports: [
-        SecureApiModule.forRoot({
-          auth: {
-            issuer: issuer.url,
-            audience: issuer.audience,
-            jwksUri: issuer.jwksUri,
-            algorithms: ['RS256', 'ES256'],
-            ...(cache ? {} : { tokenCache: false }),
-          },
-        }),
-      ],
+  // An HTTP app (Express, never listening): the guard sets Cache-Control through the adapter.
+  const app = await NestFactory.create(
+    secureBenchModule({
+      issuer,
+      algorithms: ['RS256', 'ES256'],
+      auth: cache ? {} : { tokenCache: false },
       controllers: [Guarded],
-    },
-    { logger: false },
+    }),
+    { logger: false, bodyParser: false },
   );
   await app.init();
   const auth = app.get(JwtAuthGuard);
   const scopes = app.get(ScopesGuard);
   const token = issuer.mint({ alg, scope: 'bench.read', expiresInSeconds: 600 });
   const header = `Bearer ${token}`;
+  const response = { set: () => response };
   const once = async () => {
     const request = {
       headers: { host: '127.0.0.1', authorization: header, accept: '*/*' },
@@ -68,7 +62,7 @@ async function timeGuards(issuer, alg, cache) {
       url: '/secured',
     };
     const context = new ExecutionContextHost(
-      [request, {}, () => undefined],
+      [request, response, () => undefined],
       Guarded,
       Guarded.prototype.secured,
     );

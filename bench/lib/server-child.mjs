@@ -104,6 +104,29 @@ export function decorateClass(target, decorators) {
 }
 
 /**
+ * A root module that imports `SecureApiModule.forRoot({ auth })` for `issuer` (its URL,
+ * audience, JWKS URI and `algorithms`, then `auth`'s own settings) and declares `controllers`.
+ */
+export function secureBenchModule({ issuer, algorithms, auth = {}, controllers }) {
+  class BenchModule {}
+  return {
+    module: decorateClass(BenchModule, [Module({})]),
+    imports: [
+      SecureApiModule.forRoot({
+        auth: {
+          issuer: issuer.url,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          algorithms,
+          ...auth,
+        },
+      }),
+    ],
+    controllers,
+  };
+}
+
+/**
  * Starts a local issuer (a real JWKS on loopback) with keys for `algorithms`, and a Nest app on
  * `adapter` whose root module imports `SecureApiModule.forRoot({ auth })` (issuer, audience,
  * JWKS URI and algorithms of that issuer, then `auth`'s own settings) and declares
@@ -128,26 +151,12 @@ export async function serveBenchApp({
       await issuer.close().catch(() => undefined);
     },
   });
-  class BenchModule {}
   try {
-    booted = await bootApp(
-      {
-        module: decorateClass(BenchModule, [Module({})]),
-        imports: [
-          SecureApiModule.forRoot({
-            auth: {
-              issuer: issuer.url,
-              audience: issuer.audience,
-              jwksUri: issuer.jwksUri,
-              algorithms,
-              ...auth,
-            },
-          }),
-        ],
-        controllers,
-      },
-      { adapter, logger: false, nestOptions },
-    );
+    booted = await bootApp(secureBenchModule({ issuer, algorithms, auth, controllers }), {
+      adapter,
+      logger: false,
+      nestOptions,
+    });
   } catch (error) {
     warn(`boot failed: ${String(error?.stack ?? error)}`);
     await stop(1);
