@@ -70,15 +70,18 @@ export function booleanOption(value: unknown, path: string, fallback: boolean): 
   return value;
 }
 
-/** Refuses members the option object does not declare (a typo would otherwise be ignored). */
-export function knownKeys(value: Record<string, unknown>, path: string, known: readonly string[]) {
+/**
+ * Refuses members the option object does not declare (a typo would otherwise be ignored);
+ * `fix` words the potential solution for a given unknown key.
+ */
+export function knownKeys(
+  value: Record<string, unknown>,
+  path: string,
+  known: Iterable<string>,
+  fix: (key: string) => string = () => `use one of ${[...known].join(', ')}`,
+): void {
+  const names = new Set(known);
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw new OptionsError(
-        `${path}.${key}`,
-        'is not an option',
-        `use one of ${known.join(', ')}`,
-      );
-    }
+    if (!names.has(key)) throw new OptionsError(`${path}.${key}`, 'is not an option', fix(key));
   }
 }

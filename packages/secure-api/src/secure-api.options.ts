@@ -3,6 +3,7 @@ import { HELMET_OPTION_NAMES, helmetOptionsFor } from './headers/helmet-options.
 import {
   describeValue,
   isRecord,
+  knownKeys,
   nonEmptyStrings,
   OptionsError,
   positiveInteger,
@@ -503,15 +504,7 @@ function resolveHeaders(value: unknown): ResolvedSecureApiOptions['headers'] {
     throw new OptionsError('headers', 'must be an object or false');
   }
   const headers = value ?? {};
-  for (const key of Object.keys(headers)) {
-    if (key !== 'helmet') {
-      throw new OptionsError(
-        `headers.${key}`,
-        'is not an option',
-        'the one option is headers.helmet',
-      );
-    }
-  }
+  knownKeys(headers, 'headers', ['helmet'], () => 'the one option is headers.helmet');
   const options = headers.helmet ?? {};
   if (!isRecord(options)) {
     throw new OptionsError(
@@ -629,17 +622,12 @@ function resolveCors(value: unknown): ResolvedSecureApiOptions['cors'] {
       "list the allowed origins, e.g. cors: { origins: ['https://app.example.com'] }",
     );
   }
-  for (const key of Object.keys(value)) {
-    if (!CORS_OPTION_NAMES.has(key)) {
-      throw new OptionsError(
-        `cors.${key}`,
-        'is not an option',
-        key === 'origin'
-          ? 'use cors.origins, an array of exact origins'
-          : `use one of ${[...CORS_OPTION_NAMES].join(', ')}`,
-      );
-    }
-  }
+  knownKeys(value, 'cors', CORS_OPTION_NAMES, (key) =>
+    key === 'origin'
+      ? 'use cors.origins, an array of exact origins'
+      : `use one of ${[...CORS_OPTION_NAMES].join(', ')}`,
+  );
+
   const credentials = value.credentials ?? false;
   if (typeof credentials !== 'boolean') {
     throw new OptionsError('cors.credentials', 'must be true or false');
