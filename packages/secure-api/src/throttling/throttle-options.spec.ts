@@ -47,6 +47,17 @@ describe('resolveThrottleOptions', () => {
     });
   });
 
+  it('takes a ThrottlerStorage that has a redis member of its own as the storage', () => {
+    // @nest-lab/throttler-storage-redis's service keeps its client as `redis`.
+    const storage = {
+      redis: { status: 'ready' },
+      increment: () =>
+        Promise.resolve({ totalHits: 1, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 }),
+    };
+    const resolved = resolveThrottleOptions({ tiers: [IP], storage });
+    expect(resolved && resolved.storage).toBe(storage);
+  });
+
   it.each([
     [{}, '"throttle.tiers"'],
     [{ tiers: [] }, '"throttle.tiers"'],

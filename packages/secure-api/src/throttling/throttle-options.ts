@@ -181,6 +181,10 @@ function resolveTier(value: unknown, index: number, names: Set<string>): Resolve
 
 function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
   if (value === undefined || value === 'memory') return 'memory';
+  // A storage first: one may well have a `redis` member of its own (its client).
+  if (isRecord(value) && typeof value.increment === 'function') {
+    return value as unknown as ThrottlerStorage;
+  }
   if (isRecord(value) && 'redis' in value) {
     const redis = value.redis;
     if (!isRecord(redis) || typeof redis.url !== 'string') {
@@ -216,8 +220,6 @@ function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
       }),
     });
   }
-  if (isRecord(value) && typeof value.increment === 'function')
-    return value as unknown as ThrottlerStorage;
   throw new OptionsError(
     'throttle.storage',
     "must be 'memory', { redis: { url } } or a ThrottlerStorage",
