@@ -17,7 +17,7 @@ import { addressBucket, resolveClientAddress, UNKNOWN_ADDRESS_BUCKET } from './c
 import { MemoryThrottlerStorage, type ThrottlerStorageRecord } from './memory-throttler.storage.js';
 import { formatRateLimit, retryAfterSeconds } from './rate-limit-headers.js';
 import { RedisThrottlerStorage, type ThrottlerIncrement } from './redis-throttler.storage.js';
-import { type ResolvedThrottleOptions } from './throttle-options.js';
+import { isThrottlerStorage, type ResolvedThrottleOptions } from './throttle-options.js';
 
 /** One tier's check for one request: the tier's limits (or the route's) and the key. */
 export type TierCheck = ThrottlerIncrement;
@@ -78,7 +78,10 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     } else if (throttle.storage === 'memory') {
       this.storage = new MemoryThrottlerStorage();
       this.ownsStorage = true;
-    } else if ('redis' in throttle.storage) {
+    } else if (isThrottlerStorage(throttle.storage)) {
+      this.storage = throttle.storage;
+      this.ownsStorage = false;
+    } else {
       const { url, keyPrefix, commandTimeoutMs } = throttle.storage.redis;
       this.storage = new RedisThrottlerStorage({
         url,
@@ -87,9 +90,6 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
         onStoreError: throttle.onStoreError,
       });
       this.ownsStorage = true;
-    } else {
-      this.storage = throttle.storage;
-      this.ownsStorage = false;
     }
   }
 

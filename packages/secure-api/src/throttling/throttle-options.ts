@@ -179,12 +179,18 @@ function resolveTier(value: unknown, index: number, names: Set<string>): Resolve
   });
 }
 
+/**
+ * Whether a `storage` value is a `ThrottlerStorage` rather than the module's storage settings:
+ * decided by `increment()`, since a storage may well have a `redis` member of its own (its
+ * client, as `@nest-lab/throttler-storage-redis`'s does).
+ */
+export function isThrottlerStorage(value: unknown): value is ThrottlerStorage {
+  return isRecord(value) && typeof value.increment === 'function';
+}
+
 function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
   if (value === undefined || value === 'memory') return 'memory';
-  // A storage first: one may well have a `redis` member of its own (its client).
-  if (isRecord(value) && typeof value.increment === 'function') {
-    return value as unknown as ThrottlerStorage;
-  }
+  if (isThrottlerStorage(value)) return value;
   if (isRecord(value) && 'redis' in value) {
     const redis = value.redis;
     if (!isRecord(redis) || typeof redis.url !== 'string') {

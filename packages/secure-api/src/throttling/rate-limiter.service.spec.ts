@@ -1,0 +1,38 @@
+import { resolveOptions } from '../secure-api.options.js';
+import { RateLimiter } from './rate-limiter.service.js';
+
+describe('RateLimiter', () => {
+  it('counts in a ThrottlerStorage that has a redis member of its own', async () => {
+    const calls: string[] = [];
+    // @nest-lab/throttler-storage-redis's service keeps its client as `redis`.
+    const storage = {
+      redis: { status: 'ready' },
+      increment: (key: string) => {
+        calls.push(key);
+        return Promise.resolve({
+          totalHits: 1,
+          timeToExpire: 60,
+          isBlocked: false,
+          timeToBlockExpire: 0,
+        });
+      },
+    };
+    const limiter = new RateLimiter(
+      resolveOptions({
+        auth: { issuer: 'https://id.example.com', audience: 'https://api.example.com' },
+        throttle: { tiers: [{ name: 'ip', by: 'ip', limit: 5, ttl: 60_000 }], storage },
+      }),
+    );
+    const check = {
+      key: 'ip:203.0.113.7',
+      ttl: 60_000,
+      limit: 5,
+      blockDuration: 60_000,
+      throttlerName: 'ip',
+    };
+    const decision = await limiter.check({ headers: {} }, [check], undefined);
+    expect(decision.refused).toBeUndefined();
+    expect(calls).toEqual(['ip:203.0.113.7']);
+    await limiter.onApplicationShutdown();
+  });
+});
