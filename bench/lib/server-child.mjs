@@ -104,10 +104,11 @@ export function decorateClass(target, decorators) {
 }
 
 /**
- * A root module that imports `SecureApiModule.forRoot({ auth })` for `issuer` (its URL,
- * audience, JWKS URI and `algorithms`, then `auth`'s own settings) and declares `controllers`.
+ * A root module that imports `SecureApiModule.forRoot({ auth, ...options })` for `issuer` (its
+ * URL, audience, JWKS URI and `algorithms`, then `auth`'s own settings; `options` are the other
+ * module options, such as `throttle`) and declares `controllers`.
  */
-export function secureBenchModule({ issuer, algorithms, auth = {}, controllers }) {
+export function secureBenchModule({ issuer, algorithms, auth = {}, options = {}, controllers }) {
   class BenchModule {}
   return {
     module: decorateClass(BenchModule, [Module({})]),
@@ -120,6 +121,7 @@ export function secureBenchModule({ issuer, algorithms, auth = {}, controllers }
           algorithms,
           ...auth,
         },
+        ...options,
       }),
     ],
     controllers,
@@ -128,10 +130,10 @@ export function secureBenchModule({ issuer, algorithms, auth = {}, controllers }
 
 /**
  * Starts a local issuer (a real JWKS on loopback) with keys for `algorithms`, and a Nest app on
- * `adapter` whose root module imports `SecureApiModule.forRoot({ auth })` (issuer, audience,
- * JWKS URI and algorithms of that issuer, then `auth`'s own settings) and declares
- * `controllers`; `nestOptions` go to `NestFactory.create`. Serves as serveUntilParentLeaves
- * says, closing both at the end. On a boot error, says why and exits 1.
+ * `adapter` with the root module of {@link secureBenchModule} (`auth`, `options`, `controllers`);
+ * `nestOptions` go to `NestFactory.create`. Serves as serveUntilParentLeaves says, closing both
+ * at the end and then calling `onClose` (for what the caller opened itself). On a boot error,
+ * says why and exits 1.
  * Resolves to `{ booted, issuer }`.
  */
 export async function serveBenchApp({
@@ -139,8 +141,10 @@ export async function serveBenchApp({
   maxSeconds,
   algorithms,
   auth = {},
+  options = {},
   controllers,
   nestOptions = {},
+  onClose = async () => undefined,
 }) {
   const issuer = await createLocalIssuer({ algorithms });
   let booted;
@@ -149,10 +153,11 @@ export async function serveBenchApp({
     close: async () => {
       await booted?.close().catch(() => undefined);
       await issuer.close().catch(() => undefined);
+      await onClose().catch(() => undefined);
     },
   });
   try {
-    booted = await bootApp(secureBenchModule({ issuer, algorithms, auth, controllers }), {
+    booted = await bootApp(secureBenchModule({ issuer, algorithms, auth, options, controllers }), {
       adapter,
       logger: false,
       nestOptions,
