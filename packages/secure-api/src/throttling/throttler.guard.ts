@@ -161,10 +161,22 @@ abstract class TierGuard implements CanActivate {
   }
 }
 
+function invalidApiKey(reason: string): SecureApiHttpError {
+  return new SecureApiHttpError(SecureApiErrorCode.API_KEY_INVALID, {
+    status: 401,
+    title: 'Unauthorized',
+    detail: 'The API key is not valid.',
+    reason,
+  });
+}
+
 /**
  * First guard of the chain: the `global` and `ip` tiers, before any token is looked at, so a
  * flood of bad tokens is refused without a signature check; and an address refused for
- * repeated authentication failures is refused here on protected routes.
+ * repeated authentication failures is refused here on protected routes. On `@Public()` routes
+ * the principal is the caller's `X-Api-Key`, known already: its tiers are decided here too, in
+ * the same storage call. An invalid key is a 401 once the request has been counted against its
+ * address, so a flood of made-up keys is limited like any other.
  */
 @Injectable()
 export class EdgeThrottlerGuard extends TierGuard {
@@ -178,24 +190,41 @@ export class EdgeThrottlerGuard extends TierGuard {
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.limiter.options === false || context.getType() !== 'http') return true;
+    const options = this.limiter.options;
+    if (options === false || context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<ThrottledRequest>();
     const plan = this.plans.of(context);
     const client = this.limiter.clientBucket(request);
     if (!plan.isPublic) this.failures.assertNotBlocked(client);
-    return this.enforce(
+    const checks = [
+      ...checksFor(plan.byKey.global, 'global'),
+      ...checksFor(plan.byKey.ip, `ip:${client}`),
+    ];
+    const apiKey =
+      plan.isPublic && plan.byKey.principal.length > 0
+        ? options.apiKeys(request.headers['x-api-key'])
+        : ({ kind: 'none' } as const);
+    if (apiKey.kind === 'known') checks.push(...checksFor(plan.byKey.principal, `k:${apiKey.id}`));
+    const counted = this.enforce(
       context,
       request,
-      [...checksFor(plan.byKey.global, 'global'), ...checksFor(plan.byKey.ip, `ip:${client}`)],
-      plan.policy.edge,
+      checks,
+      apiKey.kind === 'known' ? plan.policy.all : plan.policy.edge,
     );
+    if (apiKey.kind !== 'invalid') return counted;
+    if (counted instanceof Promise) {
+      return counted.then(() => {
+        throw invalidApiKey(apiKey.reason);
+      });
+    }
+    throw invalidApiKey(apiKey.reason);
   }
 }
 
 /**
- * Last guard of the chain, after authorization: the `principal` tier, keyed by the token's
- * issuer and subject (or client id); on `@Public()` routes by the `X-Api-Key` the caller sent,
- * and not applied to a public request without one (its IP tier still is).
+ * Last guard of the chain, after authorization: the `principal` tiers of protected routes,
+ * keyed by the token's issuer and subject (or client id). Public routes are done by
+ * {@link EdgeThrottlerGuard}.
  */
 @Injectable()
 export class PrincipalThrottlerGuard extends TierGuard {
@@ -205,41 +234,29 @@ export class PrincipalThrottlerGuard extends TierGuard {
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const options = this.limiter.options;
-    if (options === false || context.getType() !== 'http') return true;
+    if (this.limiter.options === false || context.getType() !== 'http') return true;
     const plan = this.plans.of(context);
-    if (plan.byKey.principal.length === 0) return true;
+    if (plan.isPublic || plan.byKey.principal.length === 0) return true;
     const request = context.switchToHttp().getRequest<ThrottledRequest>();
-    const key = this.keyOf(request, plan.isPublic, options.apiKeys);
-    if (key === undefined) return true;
-    return this.enforce(context, request, checksFor(plan.byKey.principal, key), plan.policy.all);
+    const principal = request.user;
+    if (principal === undefined) return true;
+    return this.enforce(
+      context,
+      request,
+      checksFor(plan.byKey.principal, this.keyOf(request, principal)),
+      plan.policy.all,
+    );
   }
 
-  private keyOf(
-    request: ThrottledRequest,
-    isPublic: boolean,
-    apiKeys: Exclude<RateLimiter['options'], false>['apiKeys'],
-  ): string | undefined {
-    const principal = request.user;
-    if (!isPublic && principal !== undefined) {
-      const subject =
-        principal.subject !== undefined
-          ? `sub:${principal.subject}`
-          : principal.clientId !== undefined
-            ? `client:${principal.clientId}`
-            : undefined;
-      return subject === undefined
-        ? `ip:${this.limiter.clientBucket(request)}`
-        : `p:${RateLimiter.principalKey(principal.issuer, subject)}`;
-    }
-    const result = apiKeys(request.headers['x-api-key']);
-    if (result.kind === 'none') return undefined;
-    if (result.kind === 'known') return `k:${result.id}`;
-    throw new SecureApiHttpError(SecureApiErrorCode.API_KEY_INVALID, {
-      status: 401,
-      title: 'Unauthorized',
-      detail: 'The API key is not valid.',
-      reason: result.reason,
-    });
+  private keyOf(request: ThrottledRequest, principal: Principal): string {
+    const subject =
+      principal.subject !== undefined
+        ? `sub:${principal.subject}`
+        : principal.clientId !== undefined
+          ? `client:${principal.clientId}`
+          : undefined;
+    return subject === undefined
+      ? `ip:${this.limiter.clientBucket(request)}`
+      : `p:${RateLimiter.principalKey(principal.issuer, subject)}`;
   }
 }
