@@ -125,8 +125,9 @@ function isPositiveInteger(value: unknown): value is number {
  * - **Atomic.** Each call is one `EVALSHA` (ioredis `defineCommand`, which falls back to `EVAL`
  *   after a Redis restart flushed the script cache); nothing is read and then written from
  *   JavaScript, so concurrent hits from any number of instances allow exactly `limit`.
- * - **Bounded.** Every key expires `max(ttl, blockDuration)` after its last hit. A key holds at
- *   most `limit + 1` hit entries.
+ * - **Bounded.** A key's hits expire `ttl` after its last hit, its window and block state
+ *   `max(ttl, blockDuration)` after they last changed. A key holds at most `limit + 1` hit
+ *   entries. An allowed hit is five Redis commands inside the script, three of them writes.
  * - **Cluster-ready.** Keys are `${keyPrefix}{${throttlerName}:${key}}` (and `…:h`), so one
  *   key's two entries share a slot.
  * - **Outages.** A Redis error, a disconnected client or no answer within `commandTimeoutMs`
