@@ -106,7 +106,9 @@ export function decorateClass(target, decorators) {
 /**
  * A root module that imports `SecureApiModule.forRoot({ auth, ...options })` for `issuer` (its
  * URL, audience, JWKS URI and `algorithms`, then `auth`'s own settings; `options` are the other
- * module options, such as `throttle`) and declares `controllers`.
+ * module options, such as `throttle`) and declares `controllers`. Logging is off unless
+ * `options.logging` says otherwise: the other benchmarks measure their own layer, and the
+ * server's stdout carries the readiness line.
  */
 export function secureBenchModule({ issuer, algorithms, auth = {}, options = {}, controllers }) {
   class BenchModule {}
@@ -121,6 +123,7 @@ export function secureBenchModule({ issuer, algorithms, auth = {}, options = {},
           algorithms,
           ...auth,
         },
+        logging: false,
         ...options,
       }),
     ],

@@ -15,6 +15,8 @@ export class AppModule {
       imports: [
         SecureApiModule.forRoot({
           auth: { issuer: config.authIssuer, audience: config.authAudience },
+          // GET/PUT /admin/log-level (scope logging.admin) and SIGUSR2: debug for a while.
+          logging: { runtimeControl: true },
         }),
       ],
       controllers: [HealthController, OpenApiController, ThumbnailsController],

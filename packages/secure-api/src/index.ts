@@ -36,7 +36,7 @@ export {
 } from './openapi/secure-api-openapi.js';
 export { type BodyOptions, type ResolvedBodyOptions } from './validation/body-options.js';
 export { type ResolvedTimeoutOptions, type TimeoutOptions } from './validation/server-timeouts.js';
-export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+export { REQUEST_ID_HEADER, REQUEST_ID_PATTERN, requestIdOf } from './logging/request-id.js';
 export {
   type AuthFailureOptions,
   type RedisStorageOptions,
@@ -63,3 +63,31 @@ export { type TrustProxy } from './throttling/client-address.js';
 export { RateLimiter } from './throttling/rate-limiter.service.js';
 export { EdgeThrottlerGuard, PrincipalThrottlerGuard } from './throttling/throttler.guard.js';
 export { LOGIN_LIMIT, ThrottleLogin } from './throttling/login-throttle.decorator.js';
+export { type LoggingOptions, type ResolvedLoggingOptions } from './logging/logging-options.js';
+export {
+  createLogDestination,
+  type LogDestinationOptions,
+  type LoggingStats,
+  loggingStats,
+} from './logging/logger-params.js';
+export {
+  DEFAULT_SENSITIVE_KEYS,
+  DEFAULT_SENSITIVE_QUERY_PARAMS,
+  Masker,
+  type MaskingOptions,
+  maskingPinoOptions,
+  REDACTED,
+} from './logging/masker.js';
+export {
+  LogLevelService,
+  type LogLevelState,
+  type SetLogLevelRequest,
+  type SetLogLevelResult,
+} from './logging/log-level.service.js';
+export { SecureLoggingInterceptor } from './logging/secure-logging.interceptor.js';
+export {
+  logSecurityEvent,
+  SecurityEvent,
+  type SecurityEventName,
+} from './logging/security-event.js';
+export { type LoggedAction, type LoggedPrincipal } from './logging/request-context.js';

@@ -1,13 +1,23 @@
 import { type Server } from 'node:http';
 import {
+  type DynamicModule,
   Global,
   Inject,
   type MiddlewareConsumer,
   Module,
   type NestModule,
+  type Provider,
   RequestMethod,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE, DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import {
+  APP_FILTER,
+  APP_GUARD,
+  APP_INTERCEPTOR,
+  APP_PIPE,
+  DiscoveryModule,
+  HttpAdapterHost,
+} from '@nestjs/core';
+import { LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
 import { JwksKeyStore } from './auth/jwks-key-store.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { SecureJwtStrategy } from './auth/jwt.strategy.js';
@@ -19,9 +29,18 @@ import { SecureApiError } from './errors/secure-api.error.js';
 import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
 import { SecureApiExceptionFilter } from './errors/secure-api-exception.filter.js';
 import { SecureHeadersMiddleware } from './headers/secure-headers.middleware.js';
+import { LogLevelController } from './logging/log-level.controller.js';
+import { LogLevelService } from './logging/log-level.service.js';
+import { loggerRegistry, secureLoggerParams } from './logging/logger-params.js';
+import { type LoggingOptions } from './logging/logging-options.js';
+import { RequestContextGuard } from './logging/request-context.guard.js';
+import { RequestLogContext } from './logging/request-log-context.js';
+import { SecureLoggingInterceptor } from './logging/secure-logging.interceptor.js';
 import { SECURE_API_OPTIONS } from './secure-api.constants.js';
 import {
+  SECURE_API_ASYNC_OPTIONS_TYPE,
   SECURE_API_MODULE_OPTIONS,
+  SECURE_API_OPTIONS_TYPE,
   SecureApiConfigurableModule,
 } from './secure-api.module-definition.js';
 import { type ResolvedSecureApiOptions, resolveOptions } from './secure-api.options.js';
@@ -79,6 +98,57 @@ import { applyServerTimeouts } from './validation/server-timeouts.js';
  *   }),
  * })
  */
+/**
+ * The runtime level service, over the registry of the process's root logger (built with the
+ * params, once per process; a `PinoLogger` is injected so that the root exists by then).
+ */
+const LOG_LEVEL_PROVIDER: Provider = {
+  provide: LogLevelService,
+  useFactory: (options: ResolvedSecureApiOptions): LogLevelService => {
+    const registry = loggerRegistry();
+    if (registry === undefined || options.logging === false) {
+      throw new SecureApiError(
+        SecureApiErrorCode.INVALID_OPTIONS,
+        'SecureApiModule: logging.runtimeControl needs the logger the module configures. Potential solution: leave logging on, or drop runtimeControl.',
+      );
+    }
+    registry.attach(PinoLogger.root);
+    const service = new LogLevelService(registry, {
+      defaultTtlSeconds: options.logging.defaultTtlSeconds,
+      maxTtlSeconds: options.logging.maxTtlSeconds,
+    });
+    service.installSignalHandler();
+    return service;
+  },
+  inject: [SECURE_API_OPTIONS, PinoLogger],
+};
+
+/** Provider of the check that the async factory's `logging` agrees with forRootAsync's. */
+const ASYNC_LOGGING_CHECK = Symbol('secure-api.asyncLoggingCheck');
+
+function isRuntimeControlled(logging: unknown): boolean {
+  return (
+    typeof logging === 'object' &&
+    logging !== null &&
+    (logging as { runtimeControl?: unknown }).runtimeControl === true
+  );
+}
+
+function assertLoggingAgrees(
+  resolved: ResolvedSecureApiOptions,
+  enabled: boolean,
+  runtimeControl: boolean,
+): void {
+  const factoryEnabled = resolved.logging !== false;
+  const factoryControl = resolved.logging !== false && resolved.logging.runtimeControl;
+  if (factoryEnabled !== enabled || factoryControl !== runtimeControl) {
+    throw new SecureApiError(
+      SecureApiErrorCode.INVALID_OPTIONS,
+      `SecureApiModule: the factory's "logging" (${factoryEnabled ? `runtimeControl: ${String(factoryControl)}` : 'false'}) does not agree with forRootAsync's (${enabled ? `runtimeControl: ${String(runtimeControl)}` : 'false'}). Potential solution: give forRootAsync the same logging: false or logging: { runtimeControl: true } as the factory returns.`,
+    );
+  }
+}
+
 @Global()
 @Module({
   imports: [DiscoveryModule],
@@ -99,8 +169,12 @@ import { applyServerTimeouts } from './validation/server-timeouts.js';
     AuthFailureLimiter,
     EdgeThrottlerGuard,
     PrincipalThrottlerGuard,
-    // Order matters: the address and global limits before any crypto, authentication before
+    RequestContextGuard,
+    RequestLogContext,
+    // Order matters: the action recorded for the log first, the address and global limits
+    // before any crypto, authentication before
     // authorization, the per-principal limit once the principal is known.
+    { provide: APP_GUARD, useExisting: RequestContextGuard },
     { provide: APP_GUARD, useExisting: EdgeThrottlerGuard },
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
@@ -115,6 +189,7 @@ import { applyServerTimeouts } from './validation/server-timeouts.js';
     JwtAuthGuard,
     ScopesGuard,
     RateLimiter,
+    RequestLogContext,
   ],
 })
 export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {
@@ -123,6 +198,102 @@ export class SecureApiModule extends SecureApiConfigurableModule implements Nest
     private readonly adapterHost: HttpAdapterHost,
   ) {
     super();
+  }
+
+  /**
+   * The module for the root module's `imports`. With `logging` on (the default) it configures
+   * nestjs-pino's `LoggerModule`; with `logging.runtimeControl` it adds the
+   * `/admin/log-level` routes.
+   */
+  static override forRoot(options: typeof SECURE_API_OPTIONS_TYPE): DynamicModule {
+    const logging = (options as { logging?: unknown }).logging;
+    const level = (logging as { level?: unknown } | undefined)?.level;
+    return SecureApiModule.withLogging(
+      super.forRoot(options),
+      logging !== false,
+      isRuntimeControlled(logging),
+      level === 'debug' || level === 'trace',
+    );
+  }
+
+  /**
+   * As {@link SecureApiModule.forRoot}, with the options from a factory. What the module is made
+   * of cannot wait for the factory, so two facts about logging are given here too, and the
+   * factory's `logging` must agree with them (the boot fails otherwise): `logging: false` when
+   * the app configures nestjs-pino itself, `logging: { runtimeControl: true }` for the
+   * `/admin/log-level` routes.
+   */
+  static override forRootAsync(
+    options: typeof SECURE_API_ASYNC_OPTIONS_TYPE & {
+      logging?: false | Pick<LoggingOptions, 'runtimeControl'>;
+    },
+  ): DynamicModule {
+    const { logging, ...rest } = options;
+    const enabled = logging !== false;
+    const runtimeControl = isRuntimeControlled(logging);
+    const base = super.forRootAsync(rest);
+    const checked: DynamicModule = {
+      ...base,
+      providers: [
+        ...(base.providers ?? []),
+        {
+          provide: ASYNC_LOGGING_CHECK,
+          useFactory: (resolved: ResolvedSecureApiOptions) => {
+            assertLoggingAgrees(resolved, enabled, runtimeControl);
+            return true;
+          },
+          inject: [SECURE_API_OPTIONS],
+        },
+      ],
+    };
+    return SecureApiModule.withLogging(checked, enabled, runtimeControl, false);
+  }
+
+  /**
+   * The nestjs-pino `LoggerModule` params the module would use, for an app that configures
+   * nestjs-pino itself (with `logging: false` in the module options).
+   *
+   * @example
+   * LoggerModule.forRoot(SecureApiModule.loggerParams({ level: 'debug' }))
+   */
+  static loggerParams(logging: LoggingOptions = {}): Params {
+    return secureLoggerParams(logging);
+  }
+
+  /**
+   * Adds nestjs-pino's `LoggerModule` with the module's params; with `runtimeControl`, the level
+   * routes and service; and `SecureLoggingInterceptor` where debug lines can be written at all
+   * (the level can be raised at run time, or starts at debug): elsewhere its level check is not
+   * worth the interceptor pipeline it puts on every request.
+   */
+  private static withLogging(
+    module: DynamicModule,
+    enabled: boolean,
+    runtimeControl: boolean,
+    startsAtDebug: boolean,
+  ): DynamicModule {
+    if (!enabled) return module;
+    const interceptor: Provider[] =
+      runtimeControl || startsAtDebug
+        ? [{ provide: APP_INTERCEPTOR, useClass: SecureLoggingInterceptor }]
+        : [];
+    return {
+      ...module,
+      imports: [
+        ...(module.imports ?? []),
+        LoggerModule.forRootAsync({
+          useFactory: (resolved: ResolvedSecureApiOptions) =>
+            secureLoggerParams(resolved.logging === false ? {} : resolved.logging),
+          inject: [SECURE_API_OPTIONS],
+        }),
+      ],
+      providers: [
+        ...(module.providers ?? []),
+        ...interceptor,
+        ...(runtimeControl ? [LOG_LEVEL_PROVIDER] : []),
+      ],
+      controllers: [...(module.controllers ?? []), ...(runtimeControl ? [LogLevelController] : [])],
+    };
   }
 
   /**

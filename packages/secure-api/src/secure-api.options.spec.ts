@@ -34,6 +34,17 @@ describe('resolveOptions', () => {
         rawBody: false,
       },
       throttle: false,
+      logging: {
+        level: 'info',
+        destination: 1,
+        bufferBytes: 4 * 1024 * 1024,
+        masking: {},
+        requestLog: true,
+        acceptRequestId: true,
+        runtimeControl: false,
+        defaultTtlSeconds: 600,
+        maxTtlSeconds: 86_400,
+      },
       timeouts: {
         headersMs: 10_000,
         requestMs: 30_000,
@@ -66,6 +77,7 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(resolved.auth.algorithms)).toBe(true);
     expect(Object.isFrozen(resolved.body)).toBe(true);
     expect(Object.isFrozen(resolved.timeouts)).toBe(true);
+    expect(Object.isFrozen(resolved.logging)).toBe(true);
   });
 
   it('turns validation off only when asked with false', () => {

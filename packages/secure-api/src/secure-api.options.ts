@@ -1,3 +1,8 @@
+import {
+  type LoggingOptions,
+  type ResolvedLoggingOptions,
+  resolveLoggingOptions,
+} from './logging/logging-options.js';
 import helmet, { type HelmetOptions } from 'helmet';
 import { HELMET_OPTION_NAMES, helmetOptionsFor } from './headers/helmet-options.js';
 import {
@@ -272,6 +277,16 @@ export interface SecureApiModuleOptions {
    * @example throttle: { tiers: [{ name: 'ip', by: 'ip', limit: 300, ttl: 60_000 }] }
    */
   throttle?: ThrottleOptions | false;
+  /**
+   * Structured JSON logs through nestjs-pino: one masked line per request (request id,
+   * principal, client address, action, status, duration), the request id and principal on
+   * every line logged during a request, security events, a level that can be changed at run
+   * time. The app installs the logger for its own and Nest's messages with
+   * `app.useLogger(app.get(Logger))` (nestjs-pino's `Logger`). `false` leaves logging to the
+   * app (see `SecureApiModule.loggerParams()`).
+   * @default {} (see {@link LoggingOptions})
+   */
+  logging?: LoggingOptions | false;
 }
 
 /** The CORS options after defaults and validation; frozen. */
@@ -307,6 +322,7 @@ export interface ResolvedSecureApiOptions {
   readonly body: ResolvedBodyOptions | false;
   readonly timeouts: ResolvedTimeoutOptions | false;
   readonly throttle: ResolvedThrottleOptions | false;
+  readonly logging: ResolvedLoggingOptions | false;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -717,5 +733,6 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
     body: resolveBodyOptions(options.body),
     timeouts: resolveTimeoutOptions(options.timeouts),
     throttle: resolveThrottleOptions(options.throttle),
+    logging: resolveLoggingOptions(options.logging),
   });
 }

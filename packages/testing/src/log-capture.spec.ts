@@ -38,6 +38,24 @@ describe('createLogCapture()', () => {
     }
   });
 
+  it('takes the msg of a structured message and keeps the other members as fields', () => {
+    const logs = createLogCapture();
+    logs.warn({ msg: 'Rate limit hit: tier ip', event: 'rate_limit.hit', tier: 'ip' }, 'SecureApi');
+    logs.log({ count: 2 });
+
+    expect(logs.entries).toEqual([
+      {
+        level: 'warn',
+        message: 'Rate limit hit: tier ip',
+        fields: { event: 'rate_limit.hit', tier: 'ip' },
+        context: 'SecureApi',
+        params: [],
+      },
+      { level: 'log', message: '{"count":2}', params: [] },
+    ]);
+    expect(logs.find('tier ip')).toHaveLength(1);
+  });
+
   it('does not mistake a stack for the context of an error', () => {
     const logs = createLogCapture();
     const { stack } = new Error('x');

@@ -4,8 +4,14 @@ import type { LoggerService } from '@nestjs/common';
 export interface CapturedLog {
   /** The LoggerService method Nest called. */
   readonly level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
-  /** The message; a non-string message (object, Error) is given in its JSON form. */
+  /**
+   * The message. An object message with a string `msg` member (the structured form nestjs-pino
+   * writes as the fields of one line) gives its `msg` here and the other members in `fields`;
+   * any other non-string message (object, Error) is given in its JSON form.
+   */
   readonly message: string;
+  /** The members of an object message besides `msg`, as passed. */
+  readonly fields?: Readonly<Record<string, unknown>>;
   /** The context Nest passed as the last string argument, if any. */
   readonly context?: string;
   /** The other arguments, as passed (for `error`, usually the stack). */
@@ -50,6 +56,15 @@ const STACK_FORMAT = /^(.)+\n\s+at .+:\d+:\d+/;
  */
 export function createLogCapture(): LogCapture {
   return new LogCaptureService();
+}
+
+function isStructured(value: unknown): value is { msg: string } & Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Error) &&
+    typeof (value as { msg?: unknown }).msg === 'string'
+  );
 }
 
 class LogCaptureService implements LogCapture {
@@ -116,11 +131,21 @@ class LogCaptureService implements LogCapture {
       context = last;
       params.pop();
     }
-    const message =
-      typeof rawMessage === 'string' ? rawMessage : JSON.stringify(toSerialisable(rawMessage, []));
+    let message: string;
+    let fields: Record<string, unknown> | undefined;
+    if (typeof rawMessage === 'string') {
+      message = rawMessage;
+    } else if (isStructured(rawMessage)) {
+      const { msg, ...rest } = rawMessage;
+      message = msg;
+      fields = rest;
+    } else {
+      message = JSON.stringify(toSerialisable(rawMessage, []));
+    }
     const entry: CapturedLog = Object.freeze({
       level,
       message,
+      ...(fields === undefined ? {} : { fields: Object.freeze(fields) }),
       ...(context === undefined ? {} : { context }),
       params: Object.freeze(params),
     });

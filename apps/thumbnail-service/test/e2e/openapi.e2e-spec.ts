@@ -80,9 +80,11 @@ describe.each(ADAPTERS)('thumbnail service OpenAPI document (%s)', (adapter) => 
 
   it('describes every route the service serves', () => {
     expect(operations.map(({ method, route }) => `${method} ${route}`).sort()).toEqual([
+      'get /admin/log-level',
       'get /health/live',
       'get /health/ready',
       'get /thumbnails',
+      'put /admin/log-level',
     ]);
   });
 

@@ -18,6 +18,9 @@ import { AuthFailureLimiter } from '../throttling/auth-failure.limiter.js';
 import { rejectionReasonOf } from './jwt-error-reason.js';
 import { BEARER_TOKENS, SecureJwtStrategy } from './jwt.strategy.js';
 import { type Principal } from './principal.js';
+import { loggedPrincipal } from '../logging/request-context.js';
+import { RequestLogContext } from '../logging/request-log-context.js';
+import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { RouteRequirements } from './route-requirement.js';
 import { KeysUnavailable } from './token-rejection.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
@@ -50,6 +53,7 @@ export class JwtAuthGuard implements CanActivate {
     private readonly cache: VerifiedTokenCache,
     private readonly adapterHost: HttpAdapterHost,
     private readonly failures: AuthFailureLimiter,
+    private readonly logContext: RequestLogContext,
   ) {
     this.requirements = new RouteRequirements(reflector);
     this.realm = options.auth.realm;
@@ -75,6 +79,7 @@ export class JwtAuthGuard implements CanActivate {
     }
     if (cached !== undefined) {
       request.user = cached;
+      this.logContext.identify(request, loggedPrincipal(cached));
       this.markPrivate(http.getResponse());
       return true;
     }
@@ -96,6 +101,7 @@ export class JwtAuthGuard implements CanActivate {
     // Outside the try: a failure from here on is the server's, a 500, not a refused token.
     if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
     request.user = principal;
+    this.logContext.identify(request, loggedPrincipal(principal));
     this.markPrivate(response);
     return true;
   }
@@ -175,6 +181,11 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   private logRejection(reason: string): void {
-    this.logger.warn(`Bearer authentication failed: ${reason}`);
+    logSecurityEvent(
+      this.logger,
+      SecurityEvent.AUTH_FAILURE,
+      `Bearer authentication failed: ${reason}`,
+      { reason },
+    );
   }
 }

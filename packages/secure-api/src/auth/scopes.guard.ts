@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { insufficientScope, routeNotDeclared, tokenMissing } from './bearer-challenge.js';
@@ -36,8 +37,11 @@ export class ScopesGuard implements CanActivate {
         requirement.kind === 'conflict'
           ? 'declares both @Public() and @Scopes()'
           : 'declares neither @Scopes() nor @Public()';
-      this.logger.warn(
+      logSecurityEvent(
+        this.logger,
+        SecurityEvent.AUTHZ_DENIED,
         `Access denied: ${context.getClass().name}.${context.getHandler().name} ${why}`,
+        { reason: 'route-not-declared' },
       );
       throw routeNotDeclared();
     }
@@ -47,7 +51,12 @@ export class ScopesGuard implements CanActivate {
     const granted = principal.scopes;
     const missing = requirement.scopes.filter((scope) => !granted.includes(scope));
     if (missing.length > 0) {
-      this.logger.warn(`Authorization denied: missing scope(s) ${missing.join(' ')}`);
+      logSecurityEvent(
+        this.logger,
+        SecurityEvent.AUTHZ_DENIED,
+        `Authorization denied: missing scope(s) ${missing.join(' ')}`,
+        { reason: 'insufficient-scope', missingScopes: missing },
+      );
       throw insufficientScope(this.realm, missing);
     }
     return true;

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { requestIdOf } from '../logging/request-id.js';
+import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { bodyParseFailureOf } from './body-parse-failure.js';
 import { SecureApiHttpError } from './secure-api-http.error.js';
 import { SecureApiErrorCode } from './secure-api-error-code.js';
@@ -35,6 +36,17 @@ const GENERIC_DETAIL: Readonly<Record<number, string>> = {
   503: 'The service is unavailable right now.',
   504: 'An upstream service did not answer in time.',
 };
+
+/** Refusals of what a request carries, logged as {@link SecurityEvent.VALIDATION_REJECTED}. */
+const VALIDATION_CODES: ReadonlySet<string> = new Set([
+  SecureApiErrorCode.VALIDATION_FAILED,
+  SecureApiErrorCode.MALFORMED_BODY,
+  SecureApiErrorCode.BODY_TOO_LARGE,
+  SecureApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  SecureApiErrorCode.BODY_FORBIDDEN_MEMBER,
+  SecureApiErrorCode.BODY_TOO_DEEP,
+  SecureApiErrorCode.METHOD_OVERRIDE,
+]);
 
 /**
  * The one exception filter: every error becomes an `application/problem+json` response
@@ -72,6 +84,7 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
     headers: Readonly<Record<string, string>>;
   } {
     if (exception instanceof SecureApiHttpError) {
+      this.logEvent(exception);
       return {
         problem: problemDetails(
           exception.code,
@@ -86,12 +99,15 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
     const bodyFailure = bodyParseFailureOf(exception);
     if (bodyFailure !== undefined) {
       const { code, status, detail } = bodyFailure;
+      logSecurityEvent(this.logger, SecurityEvent.VALIDATION_REJECTED, `Request refused: ${code}`, {
+        code,
+      });
       return { problem: problemDetails(code, status, statusTitle(status), detail), headers: {} };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status >= 500) {
-        this.logger.error(`HTTP ${status} raised while serving a request`, exception.stack);
+        this.logger.error({ msg: `HTTP ${status} raised while serving a request`, err: exception });
       }
       const code = status === 404 ? SecureApiErrorCode.NOT_FOUND : SecureApiErrorCode.HTTP_ERROR;
       return {
@@ -104,10 +120,11 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
         headers: {},
       };
     }
-    this.logger.error(
-      'Unhandled error while serving a request',
-      exception instanceof Error ? exception.stack : String(exception),
-    );
+    // The error itself, not its stack: the log's masker then walks its `cause` chain too.
+    this.logger.error({
+      msg: 'Unhandled error while serving a request',
+      err: exception instanceof Error ? exception : String(exception),
+    });
     return {
       problem: problemDetails(
         SecureApiErrorCode.INTERNAL,
@@ -117,5 +134,31 @@ export class SecureApiExceptionFilter implements ExceptionFilter {
       ),
       headers: {},
     };
+  }
+
+  /**
+   * The refusals no guard logs itself (authentication and authorization failures are logged
+   * where their reason is known) become security events: schema and body refusals with their
+   * JSON Pointers, rate-limit hits with their tier, refused API keys.
+   */
+  private logEvent(error: SecureApiHttpError): void {
+    const { code } = error;
+    if (code === SecureApiErrorCode.RATE_LIMITED) {
+      const tier = error.reason ?? 'unknown';
+      logSecurityEvent(this.logger, SecurityEvent.RATE_LIMITED, `Rate limit hit: tier ${tier}`, {
+        tier,
+      });
+    } else if (code === SecureApiErrorCode.API_KEY_INVALID) {
+      const reason = `api-key-${error.reason ?? 'invalid'}`;
+      logSecurityEvent(this.logger, SecurityEvent.AUTH_FAILURE, `API key refused: ${reason}`, {
+        reason,
+      });
+    } else if (VALIDATION_CODES.has(code)) {
+      const pointers = (error.errors ?? []).map(({ pointer }) => pointer);
+      logSecurityEvent(this.logger, SecurityEvent.VALIDATION_REJECTED, `Request refused: ${code}`, {
+        code,
+        ...(pointers.length === 0 ? {} : { pointers }),
+      });
+    }
   }
 }

@@ -3,6 +3,8 @@ import { TLSSocket } from 'node:tls';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import helmet from 'helmet';
 import { assignRequestId } from '../logging/request-id.js';
+import { setClientTrust } from '../logging/request-context.js';
+import { TRUST_NONE, type TrustFunction } from '../throttling/client-address.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { helmetOptionsFor } from './helmet-options.js';
@@ -14,7 +16,7 @@ type HelmetHandler = ReturnType<typeof helmet>;
  * Runs on every request, routed or not, before the guards, on both adapters (on Fastify
  * through Nest's middie integration, which hands it the raw Node request and response):
  *
- * 1. gives the request its id (`X-Request-Id`, also in every problem+json body);
+ * 1. gives the request its id (`X-Request-Id`, also in every problem+json body and log line);
  * 2. sets helmet's security headers (`X-Content-Type-Options: nosniff`,
  *    `Content-Security-Policy`, `X-Frame-Options`…) and removes `X-Powered-By`; HSTS only
  *    when the request arrived over TLS;
@@ -28,8 +30,12 @@ type HelmetHandler = ReturnType<typeof helmet>;
 export class SecureHeadersMiddleware implements NestMiddleware<IncomingMessage, ServerResponse> {
   private readonly plain: HelmetHandler | undefined;
   private readonly tls: HelmetHandler | undefined;
+  private readonly acceptRequestId: boolean;
+  private readonly trust: TrustFunction;
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
+    this.acceptRequestId = options.logging === false || options.logging.acceptRequestId;
+    this.trust = options.throttle === false ? TRUST_NONE : options.throttle.trust;
     if (options.headers !== false) {
       this.plain = helmet(helmetOptionsFor(options.headers.helmet, 'plain'));
       this.tls = helmet(helmetOptionsFor(options.headers.helmet, 'tls'));
@@ -37,7 +43,9 @@ export class SecureHeadersMiddleware implements NestMiddleware<IncomingMessage, 
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
-    assignRequestId(request, response);
+    assignRequestId(request, response, this.acceptRequestId);
+    // The rate limiter and the request log then resolve the client's address the same way.
+    setClientTrust(request, this.trust);
     const handler = request.socket instanceof TLSSocket ? this.tls : this.plain;
     if (handler === undefined) {
       SecureHeadersMiddleware.refuseOrContinue(request, next);

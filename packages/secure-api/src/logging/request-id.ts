@@ -8,15 +8,33 @@ type WithRequestId = IncomingMessage & { [REQUEST_ID]?: string };
 /** The response header that carries the request id. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/** What a client-sent `X-Request-Id` must look like to be used: short, and safe in any log. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
 /**
- * Gives the request a fresh random id (a UUID), sends it as `X-Request-Id` and keeps it on the
- * raw request, where problem+json errors and log lines find it. An id the client sends is not
- * reused: it would let a client choose what operators search the logs for.
+ * Gives the request its id, once: the client's `X-Request-Id` when `accept` is set and it is
+ * one header matching {@link REQUEST_ID_PATTERN} (so that a chain of services shares one id),
+ * otherwise a fresh random UUID. Sends it back as `X-Request-Id` and keeps it on the raw request,
+ * where problem+json errors and log lines find it. A second call returns the id already given.
+ *
+ * Anything else a client sends (too long, control characters, two headers) is dropped rather
+ * than cleaned: a cleaned id would no longer match what the client logged.
  */
-export function assignRequestId(request: IncomingMessage, response: ServerResponse): string {
-  const id = randomUUID();
+export function assignRequestId(
+  request: IncomingMessage,
+  response: ServerResponse,
+  accept = true,
+): string {
+  const given = (request as WithRequestId)[REQUEST_ID];
+  if (given !== undefined) return given;
+  const header = request.headers[REQUEST_ID_HEADER];
+  const id =
+    accept && typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
   (request as WithRequestId)[REQUEST_ID] = id;
-  response.setHeader(REQUEST_ID_HEADER, id);
+  // pino-http binds `req.id` when it is set; @fastify/middie sets it to Fastify's own request
+  // counter before any middleware runs.
+  (request as WithRequestId & { id?: unknown }).id = id;
+  if (!response.headersSent) response.setHeader(REQUEST_ID_HEADER, id);
   return id;
 }
 

@@ -25,7 +25,8 @@ export type TrustProxy = false | number | readonly string[];
  */
 export const UNKNOWN_ADDRESS_BUCKET = 'unknown';
 
-const TRUST_NONE: TrustFunction = () => false;
+/** Believes no proxy: the client is the socket peer. */
+export const TRUST_NONE: TrustFunction = () => false;
 
 /**
  * Validates `throttle.trustProxy` and compiles it into the function

@@ -13,7 +13,8 @@ import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
-import { addressBucket, resolveClientAddress, UNKNOWN_ADDRESS_BUCKET } from './client-address.js';
+import { clientAddressOf } from '../logging/request-context.js';
+import { addressBucket, TRUST_NONE, UNKNOWN_ADDRESS_BUCKET } from './client-address.js';
 import { MemoryThrottlerStorage, type ThrottlerStorageRecord } from './memory-throttler.storage.js';
 import { formatRateLimit, retryAfterSeconds } from './rate-limit-headers.js';
 import { RedisThrottlerStorage, type ThrottlerIncrement } from './redis-throttler.storage.js';
@@ -118,12 +119,9 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   clientBucket(request: ClientRequest): string {
     const cached = (request as WithState)[CLIENT_BUCKET];
     if (cached !== undefined) return cached;
-    const trust = this.options === false ? () => false : this.options.trust;
-    const socket = request.raw?.socket ?? request.socket;
-    const address = resolveClientAddress(
-      socket?.remoteAddress,
-      request.headers['x-forwarded-for'],
-      trust,
+    const address = clientAddressOf(
+      request,
+      this.options === false ? TRUST_NONE : this.options.trust,
     );
     const bucket = address === undefined ? UNKNOWN_ADDRESS_BUCKET : addressBucket(address);
     (request as WithState)[CLIENT_BUCKET] = bucket;

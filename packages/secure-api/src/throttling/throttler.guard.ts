@@ -1,9 +1,11 @@
+import { type IncomingMessage } from 'node:http';
 import { type CanActivate, type ExecutionContext, Injectable, type Type } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { type Principal } from '../auth/principal.js';
 import { RouteRequirements } from '../auth/route-requirement.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
+import { RequestLogContext } from '../logging/request-log-context.js';
 import { AuthFailureLimiter } from './auth-failure.limiter.js';
 import {
   type ClientRequest,
@@ -185,6 +187,7 @@ export class EdgeThrottlerGuard extends TierGuard {
     plans: RoutePlans,
     adapterHost: HttpAdapterHost,
     private readonly failures: AuthFailureLimiter,
+    private readonly logContext: RequestLogContext,
   ) {
     super(limiter, plans, adapterHost);
   }
@@ -204,7 +207,13 @@ export class EdgeThrottlerGuard extends TierGuard {
       plan.isPublic && plan.byKey.principal.length > 0
         ? options.apiKeys(request.headers['x-api-key'])
         : ({ kind: 'none' } as const);
-    if (apiKey.kind === 'known') checks.push(...checksFor(plan.byKey.principal, `k:${apiKey.id}`));
+    if (apiKey.kind === 'known') {
+      checks.push(...checksFor(plan.byKey.principal, `k:${apiKey.id}`));
+      this.logContext.identify(request as unknown as IncomingMessage, {
+        api_key_id: apiKey.id,
+        authMethod: 'api-key',
+      });
+    }
     const counted = this.enforce(
       context,
       request,

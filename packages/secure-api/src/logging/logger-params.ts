@@ -1,0 +1,248 @@
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
+import { type Params } from 'nestjs-pino';
+import {
+  type DestinationStream,
+  destination as pinoDestination,
+  type LoggerOptions,
+  stdTimeFunctions,
+} from 'pino';
+import { type Options as PinoHttpOptions } from 'pino-http';
+import { OptionsError } from '../option-checks.js';
+import { LoggerRegistry } from './log-level.service.js';
+import {
+  type ResolvedLoggingOptions,
+  resolveLoggingOptions,
+  type LoggingOptions,
+} from './logging-options.js';
+import { Masker, maskingPinoOptions } from './masker.js';
+import { assignRequestId } from './request-id.js';
+import { actionOf, clientAddressOf, principalOf } from './request-context.js';
+
+/** Longest request path and user agent written into a request log line. */
+const MAX_PATH_LENGTH = 1024;
+const MAX_USER_AGENT_LENGTH = 256;
+
+/** Counts of what the log destination could not take; one set per process (see below). */
+export interface LoggingStats {
+  /** Lines dropped because the destination's buffer was full (a slow or blocked reader). */
+  readonly droppedLines: number;
+  /** Write errors of the destination (the lines concerned are lost). */
+  readonly destinationErrors: number;
+}
+
+/**
+ * What the process's root logger was built with. nestjs-pino keeps one root logger (and one
+ * pino-http middleware) per process, built from the first `LoggerModule` params it sees; every
+ * later app in the same process logs through that root. So the masker, the registry the
+ * runtime level acts on and the destination's counters are per process too.
+ */
+interface LoggingRuntime {
+  readonly params: Params;
+  readonly masker: Masker;
+  readonly registry: LoggerRegistry;
+}
+
+let runtime: LoggingRuntime | undefined;
+const counters = { droppedLines: 0, destinationErrors: 0 };
+
+/** The registry of the process's loggers, once a logger was configured by the module. */
+export function loggerRegistry(): LoggerRegistry | undefined {
+  return runtime?.registry;
+}
+
+/** What the log destinations of {@link createLogDestination} lost so far in this process. */
+export function loggingStats(): LoggingStats {
+  return { ...counters };
+}
+
+function masker(options: ResolvedLoggingOptions): Masker {
+  try {
+    return new Masker(options.masking);
+  } catch (error) {
+    throw new OptionsError(
+      'logging.masking',
+      error instanceof Error ? `is not valid: ${error.message}` : 'is not valid',
+      undefined,
+      error,
+    );
+  }
+}
+
+/** Options of {@link createLogDestination}. */
+export interface LogDestinationOptions {
+  /**
+   * Most bytes buffered before lines are dropped (and counted in {@link loggingStats}).
+   * @default 4_194_304 (4 MiB)
+   */
+  bufferBytes?: number;
+  /**
+   * Bytes gathered before a write: fewer system calls under load.
+   * @default 4096
+   */
+  batchBytes?: number;
+  /**
+   * Longest time a line waits in the batch, milliseconds.
+   * @default 250
+   */
+  flushMs?: number;
+}
+
+/**
+ * The destination the module writes to when `logging.destination` is a file descriptor: an
+ * asynchronous sonic-boom that gathers up to `batchBytes` per write (and writes at least every
+ * `flushMs`) and holds at most `bufferBytes`. A reader that falls behind costs lines, counted in
+ * {@link loggingStats}, never a blocked event loop or unbounded memory; a write error is counted,
+ * never thrown. Pending lines are written when the process exits normally (pino's exit hook).
+ *
+ * @example
+ * logging: { destination: createLogDestination(openSync('/var/log/thumbs.log', 'a')) }
+ */
+export function createLogDestination(
+  fd: number,
+  { bufferBytes = 4 * 1024 * 1024, batchBytes = 4096, flushMs = 250 }: LogDestinationOptions = {},
+): DestinationStream {
+  const stream = pinoDestination({
+    dest: fd,
+    sync: false,
+    minLength: batchBytes,
+    periodicFlush: flushMs,
+    maxLength: bufferBytes,
+  });
+  stream.on('drop', () => {
+    counters.droppedLines++;
+  });
+  // pino's own listener stops writing on EPIPE and re-emits any other error, which would
+  // otherwise be an unhandled 'error' event: the process must outlive its log destination.
+  stream.on('error', () => {
+    counters.destinationErrors++;
+  });
+  return stream;
+}
+
+function destinationOf(options: ResolvedLoggingOptions): DestinationStream {
+  return typeof options.destination === 'number'
+    ? createLogDestination(options.destination, { bufferBytes: options.bufferBytes })
+    : options.destination;
+}
+
+/** A serializer that leaves its key out of the line. */
+const omitted = (): undefined => undefined;
+
+type Request = IncomingMessage;
+type Response = ServerResponse;
+
+/**
+ * The fields of a request's completion line: what was done (`action`), by whom (`principal`),
+ * from where (`ip`), with what result (`status`, `durationMs`). The request id is already a
+ * binding of the request's logger. A request that reached no route is logged with its path
+ * (masked and cut); a routed one with its route template only.
+ */
+function completionFields(
+  masking: Masker,
+  request: Request,
+  response: Response,
+  value: Record<string, unknown>,
+): Record<string, unknown> {
+  const action = actionOf(request);
+  const principal = principalOf(request);
+  const ip = clientAddressOf(request);
+  const userAgent = request.headers['user-agent'];
+  return {
+    action: action ?? { method: request.method },
+    ...(action === undefined
+      ? { path: masking.maskUrl(masking.sanitize(request.url ?? '', MAX_PATH_LENGTH)) }
+      : {}),
+    ...(principal === undefined ? {} : { principal }),
+    ...(ip === undefined ? {} : { ip }),
+    ...(typeof userAgent === 'string'
+      ? { userAgent: masking.sanitize(userAgent, MAX_USER_AGENT_LENGTH) }
+      : {}),
+    status: response.statusCode,
+    durationMs: value.durationMs,
+  };
+}
+
+/**
+ * The nestjs-pino `LoggerModule` params the module uses: JSON lines, masked (see
+ * {@link Masker}), an asynchronous bounded destination, the request id of
+ * `X-Request-Id`, one completion line per request, the hooks of the runtime log level.
+ *
+ * For an app that configures nestjs-pino itself: set `logging: false` in the module options
+ * and import `LoggerModule.forRoot(SecureApiModule.loggerParams({ ... }))`.
+ *
+ * Built once per process, like the root logger nestjs-pino builds from them: a later call
+ * returns the params of the first.
+ *
+ * @throws OptionsError naming the option path when `logging` is not valid
+ */
+export function secureLoggerParams(given?: LoggingOptions | ResolvedLoggingOptions): Params {
+  const options = resolveLoggingOptions(given ?? {});
+  if (options === false) {
+    throw new OptionsError('logging', 'must be an object to build logger params');
+  }
+  if (runtime !== undefined) return runtime.params;
+  const built = {
+    masker: masker(options),
+    registry: new LoggerRegistry(),
+  };
+  const masking = maskingPinoOptions(built.masker);
+  // The masker's onChild masks each child's bindings (pino 10 applies formatters.bindings to
+  // `base` only); the registry chains it after its own, as attach() expects.
+  const levels = built.registry.pinoOptions({ onChild: masking.onChild });
+  const pinoOptions: LoggerOptions = {
+    level: options.level,
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      ...masking.formatters,
+    },
+    serializers: {
+      ...masking.serializers,
+      // pino-http binds the raw request to a child logger per request (`child({ req })`), even
+      // with quietReqLogger, and pino serialises bindings at once: without these the whole
+      // IncomingMessage would be stringified on every request, for a logger never written to.
+      // The request line is built by completionFields() instead.
+      req: omitted,
+      res: omitted,
+    },
+    onChild: levels.onChild,
+    hooks: levels.hooks,
+  };
+  const accept = options.acceptRequestId;
+  const httpOptions: PinoHttpOptions<Request, Response> = {
+    ...pinoOptions,
+    genReqId: (request, response) => assignRequestId(request, response, accept),
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    // pino-http's wrappers would run pino's own error serializer over errors the masker has
+    // already turned into plain objects (reporting them as type "Object"); raw requests and
+    // responses are never logged here, so its req/res serializers are not needed either.
+    wrapSerializers: false,
+    // Lines logged during a request carry its id (and, once authenticated, its principal),
+    // not a copy of the whole request.
+    quietReqLogger: true,
+    quietResLogger: true,
+    autoLogging: options.requestLog,
+    customLogLevel: (_request, response, error) =>
+      error !== undefined || response.statusCode >= 500
+        ? 'error'
+        : response.statusCode >= 400
+          ? 'warn'
+          : 'info',
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    customSuccessObject: (request, response, value) =>
+      completionFields(built.masker, request, response, value as Record<string, unknown>),
+    // The error behind a 5xx is logged by the exception filter, with its cause chain.
+    customErrorObject: (request, response, _error, value) =>
+      completionFields(built.masker, request, response, value as Record<string, unknown>),
+  };
+  const params: Params = {
+    pinoHttp: [httpOptions, destinationOf(options)],
+    // The path the module's own middleware uses: it matches every request, routed or not, on
+    // both adapters (nestjs-pino's default `{/*splat}` reaches no route on Fastify here).
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+  };
+  runtime = { ...built, params };
+  return params;
+}

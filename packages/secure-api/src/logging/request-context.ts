@@ -1,0 +1,117 @@
+import { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { type Principal } from '../auth/principal.js';
+import {
+  resolveClientAddress,
+  TRUST_NONE,
+  type TrustFunction,
+} from '../throttling/client-address.js';
+
+/** Who made a request, as it is logged: never the token, never the scopes. */
+export interface LoggedPrincipal {
+  /** The token's `sub`. */
+  readonly sub?: string;
+  /** The token's `client_id` (or `azp`). */
+  readonly client_id?: string;
+  /** The configured id of the API key, on a `@Public()` route that was sent one. */
+  readonly api_key_id?: string;
+  readonly authMethod: 'bearer' | 'api-key';
+}
+
+/** What a request was routed to, as it is logged: the route template, not the URL. */
+export interface LoggedAction {
+  /** `ControllerName.handler`. */
+  readonly handler: string;
+  readonly method: string;
+  /** The route template (`/thumbnails/:id`), or `undefined` where the adapter does not say. */
+  readonly route: string | undefined;
+}
+
+const ACTION = Symbol('secure-api.action');
+const PRINCIPAL = Symbol('secure-api.principal');
+const TRUST = Symbol('secure-api.trust');
+const ADDRESS = Symbol('secure-api.clientAddress');
+
+interface Stamped {
+  [ACTION]?: LoggedAction;
+  [PRINCIPAL]?: LoggedPrincipal;
+  [TRUST]?: TrustFunction;
+  [ADDRESS]?: string | null;
+}
+
+type AnyRequest = IncomingMessage | { raw: IncomingMessage };
+
+/** What {@link clientAddressOf} reads: a Node request, or a Fastify one wrapping it. */
+export interface AddressedRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly socket?: { readonly remoteAddress?: string | undefined };
+  readonly raw?: { readonly socket?: { readonly remoteAddress?: string | undefined } };
+}
+
+/**
+ * The Node request under a Fastify request (`request.raw`), or the request itself: the
+ * per-request facts below are kept on the Node request, where the request log, which sees only
+ * that one, finds them on both adapters.
+ */
+export function rawRequestOf(request: AnyRequest): IncomingMessage & Stamped {
+  return 'raw' in request ? request.raw : request;
+}
+
+/** Records the route a request reached; done by the first guard, once per request. */
+export function setAction(request: AnyRequest, action: LoggedAction): void {
+  rawRequestOf(request)[ACTION] = action;
+}
+
+/** The route the request reached, if it reached one. */
+export function actionOf(request: AnyRequest): LoggedAction | undefined {
+  return rawRequestOf(request)[ACTION];
+}
+
+/** The logged form of a verified principal. */
+export function loggedPrincipal(principal: Principal): LoggedPrincipal {
+  return {
+    ...(principal.subject === undefined ? {} : { sub: principal.subject }),
+    ...(principal.clientId === undefined ? {} : { client_id: principal.clientId }),
+    authMethod: principal.authMethod,
+  };
+}
+
+/** Records who made the request, once authenticated (or identified by an API key). */
+export function setPrincipal(request: AnyRequest, principal: LoggedPrincipal): void {
+  rawRequestOf(request)[PRINCIPAL] = principal;
+}
+
+/** Who made the request, if anyone was authenticated. */
+export function principalOf(request: AnyRequest): LoggedPrincipal | undefined {
+  return rawRequestOf(request)[PRINCIPAL];
+}
+
+/**
+ * Records which proxies the app believes, so that every part of the module (rate limiter,
+ * request log) resolves the client's address the same way, from {@link clientAddressOf}.
+ */
+export function setClientTrust(request: AnyRequest, trust: TrustFunction): void {
+  rawRequestOf(request)[TRUST] = trust;
+}
+
+/**
+ * The client's address per `throttle.trustProxy` (the socket peer unless proxies are trusted),
+ * resolved once per request; `undefined` when it cannot be told.
+ * @param trust used when the request carries none of its own (a request that never passed the
+ *   module's middleware)
+ */
+export function clientAddressOf(
+  request: AddressedRequest,
+  trust: TrustFunction = TRUST_NONE,
+): string | undefined {
+  const raw = (request.raw ?? request) as Stamped;
+  const cached = raw[ADDRESS];
+  if (cached !== undefined) return cached ?? undefined;
+  const socket = request.raw?.socket ?? request.socket;
+  const address = resolveClientAddress(
+    socket?.remoteAddress,
+    request.headers['x-forwarded-for'],
+    raw[TRUST] ?? trust,
+  );
+  raw[ADDRESS] = address ?? null;
+  return address;
+}
