@@ -78,7 +78,7 @@ export interface LogDestinationOptions {
   bufferBytes?: number;
   /**
    * Bytes gathered before a write: fewer system calls under load.
-   * @default 4096
+   * @default 8192
    */
   batchBytes?: number;
   /**
@@ -100,12 +100,18 @@ export interface LogDestinationOptions {
  */
 export function createLogDestination(
   fd: number,
-  { bufferBytes = 4 * 1024 * 1024, batchBytes = 4096, flushMs = 250 }: LogDestinationOptions = {},
+  {
+    bufferBytes = 4 * 1024 * 1024,
+    batchBytes = 16 * 1024,
+    flushMs = 250,
+  }: LogDestinationOptions = {},
 ): DestinationStream {
   const stream = pinoDestination({
     dest: fd,
     sync: false,
     minLength: batchBytes,
+    // sonic-boom refuses a batch that is not smaller than the most it writes at once.
+    maxWrite: Math.max(16 * 1024, batchBytes * 2),
     periodicFlush: flushMs,
     maxLength: bufferBytes,
   });
@@ -192,7 +198,9 @@ export function secureLoggerParams(given?: LoggingOptions | ResolvedLoggingOptio
   const levels = built.registry.pinoOptions({ onChild: masking.onChild });
   const pinoOptions: LoggerOptions = {
     level: options.level,
-    timestamp: stdTimeFunctions.isoTime,
+    // pino's default epoch milliseconds: an ISO string costs a Date and its formatting per
+    // line, which the request log pays on every request; log stores and pino-pretty read both.
+    timestamp: stdTimeFunctions.epochTime,
     formatters: {
       level: (label) => ({ level: label }),
       ...masking.formatters,

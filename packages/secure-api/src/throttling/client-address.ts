@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyaddr from '@fastify/proxy-addr';
 import ipaddr from 'ipaddr.js';
 
@@ -104,8 +105,10 @@ export function resolveClientAddress(
   forwardedFor: string | readonly string[] | undefined,
   trust: TrustFunction,
 ): string | undefined {
+  // The socket peer comes from the kernel, not the client: Node's own check is enough (and
+  // several times cheaper than parsing it, on every request).
   const socket =
-    socketAddress !== undefined && isPlainIp(socketAddress) ? socketAddress : undefined;
+    socketAddress !== undefined && isIP(socketAddress) !== 0 ? socketAddress : undefined;
   if (trust === TRUST_NONE || forwardedFor === undefined || socket === undefined) return socket;
   // @fastify/proxy-addr takes a request object but reads only `socket.remoteAddress` and
   // `headers['x-forwarded-for']` (through @fastify/forwarded); a two-field object keeps this

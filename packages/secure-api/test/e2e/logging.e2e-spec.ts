@@ -1,6 +1,8 @@
+import { connect } from 'node:net';
 import { type INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { PinoLogger } from 'nestjs-pino';
+import { hashApiKey } from '@secure-api/nestjs';
 import {
   ADAPTERS,
   type BootedApp,
@@ -318,6 +320,38 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     });
   });
 
+  it('keeps the log well-formed when a raw request carries ESC in its header values', async () => {
+    const url = new URL(booted.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+      socket.end(
+        'GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+          'User-Agent: evil\x1b[31mred\x1b[0m\r\nX-Request-Id: id\x1b[2J\r\n' +
+          'Connection: close\r\n\r\n',
+      );
+    });
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+    expect([200, 400]).toContain(status);
+    const lines = logs
+      .text()
+      .split('\n')
+      .filter((line) => line !== '');
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    // Neither the byte nor its JSON escape: what would colour a terminal after decoding.
+    expect(logs.text()).not.toContain('\x1b');
+    expect(logs.text()).not.toMatch(/\\u001b/i);
+    if (status === 200) {
+      const completion = logs.lines().find((line) => line.msg === 'request completed');
+      expect(completion?.userAgent).toBe('evil\\x1b[31mred\\x1b[0m');
+      expect(completion?.requestId).toMatch(UUID);
+    }
+  });
+
   it('counts the lines of a child logger made at boot once the level is raised', async () => {
     const reading = () => send('/items/abc', { token: reader });
     await reading();
@@ -331,5 +365,59 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     expect(logs.text()).not.toContain(WORKER_KEY);
     await setLevel('info');
     expect(PinoLogger.root.level).toBe('info');
+  });
+
+  describe('with rate limits and API keys', () => {
+    const apiKey = 'bench-key-for-the-feed-0123456789';
+    let limited: BootedApp;
+
+    beforeAll(async () => {
+      limited = await bootApp(
+        LoggingFixture.with({
+          auth: { issuer: issuer.url, audience: issuer.audience, jwksUri: issuer.jwksUri },
+          logging: { destination: logs, runtimeControl: true },
+          throttle: {
+            tiers: [
+              { name: 'ip', by: 'ip', limit: 2, ttl: 60_000 },
+              { name: 'feed', by: 'principal', limit: 100, ttl: 60_000 },
+            ],
+            apiKeys: [{ id: 'partner-a', sha256: hashApiKey(apiKey) }],
+          },
+        }),
+        { adapter, configure: useNestjsPino },
+      );
+    });
+
+    afterAll(async () => {
+      await limited?.close();
+    });
+
+    it('logs the API key as the principal, a refused key and a rate-limit hit as events', async () => {
+      const open = (key: string) =>
+        httpRequest(`${limited.url}/open`, { headers: { 'x-api-key': key } });
+      const known = await open(apiKey);
+      const unknown = await open('CANARY-UNKNOWN-KEY-5d1e');
+      const refused = await open(apiKey);
+      expect([known.status, unknown.status, refused.status]).toEqual([200, 401, 429]);
+      expect(logs.completion(known.headers['x-request-id'] as string)).toMatchObject({
+        principal: { api_key_id: 'partner-a', authMethod: 'api-key' },
+        status: 200,
+      });
+      const events = logs.lines().filter((line) => typeof line.event === 'string');
+      expect(events).toEqual([
+        expect.objectContaining({
+          event: 'auth.failure',
+          reason: 'api-key-unknown',
+          requestId: unknown.headers['x-request-id'],
+        }),
+        expect.objectContaining({
+          event: 'rate_limit.hit',
+          tier: 'ip',
+          requestId: refused.headers['x-request-id'],
+        }),
+      ]);
+      expect(logs.text()).not.toContain('CANARY-UNKNOWN-KEY');
+      expect(logs.text()).not.toContain(apiKey);
+    });
   });
 });
