@@ -83,7 +83,9 @@ export function isDisturbed(result, config) {
 /**
  * Interleaved rounds on one server: a warm-up round of each route (not counted), then, until
  * every route has `config.rounds` counted rounds, a wait for a quiet machine and one round of
- * each route in turn (A, B, [C…]). `routes` is `[[name, request], …]`; the first two are the A/B
+ * each route in turn (A, B, [C…]). `routes` is `[[name, request, routeServer?], …]` (a route
+ * with a `routeServer` of its own is measured against that one: arms that need a process each,
+ * such as logging on and off); the first two are the A/B
  * pair: a pair during which other processes used more than `config.disturbedAboveCores` in A or
  * B is discarded and measured again, at most `config.rounds` times, then kept. Later routes are
  * measured in the same turns and never decide. Prints one line per measured pair, starting
@@ -96,8 +98,8 @@ export async function measureInterleaved(server, routes, config, label) {
   const [a, b] = routes.map(([name]) => name);
   const measurePair = async () => {
     const pair = {};
-    for (const [name, request] of routes) {
-      pair[name] = await measureRound(server, request, config);
+    for (const [name, request, routeServer] of routes) {
+      pair[name] = await measureRound(routeServer ?? server, request, config);
     }
     return pair;
   };
