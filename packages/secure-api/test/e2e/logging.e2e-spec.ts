@@ -320,7 +320,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     });
   });
 
-  it('keeps the log well-formed when a raw request carries ESC in its header values', async () => {
+  it('refuses ESC in raw header values before anything is logged', async () => {
     const url = new URL(booted.url);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname);
@@ -335,8 +335,10 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
           'Connection: close\r\n\r\n',
       );
     });
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
-    expect([200, 400]).toContain(status);
+    // Node's parser refuses a control character in a header value before any middleware runs;
+    // the module answers with its problem+json.
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('ERR_SECURE_API_BAD_HTTP_REQUEST');
     const lines = logs
       .text()
       .split('\n')
@@ -345,11 +347,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     // Neither the byte nor its JSON escape: what would colour a terminal after decoding.
     expect(logs.text()).not.toContain('\x1b');
     expect(logs.text()).not.toMatch(/\\u001b/i);
-    if (status === 200) {
-      const completion = logs.lines().find((line) => line.msg === 'request completed');
-      expect(completion?.userAgent).toBe('evil\\x1b[31mred\\x1b[0m');
-      expect(completion?.requestId).toMatch(UUID);
-    }
+    expect(logs.text()).not.toContain('evil');
   });
 
   it('counts the lines of a child logger made at boot once the level is raised', async () => {
