@@ -34,6 +34,7 @@ import { LogLevelService } from './logging/log-level.service.js';
 import { loggerRegistry, secureLoggerParams } from './logging/logger-params.js';
 import { type LoggingOptions } from './logging/logging-options.js';
 import { RequestContextGuard } from './logging/request-context.guard.js';
+import { SecureApiRequestIdModule } from './logging/request-id.middleware.js';
 import { RequestLogContext } from './logging/request-log-context.js';
 import { SecureLoggingInterceptor } from './logging/secure-logging.interceptor.js';
 import { SECURE_API_OPTIONS } from './secure-api.constants.js';
@@ -148,6 +149,13 @@ function assertLoggingAgrees(
     );
   }
 }
+
+/**
+ * What `SecureApiModule.forRoot()` returns when logging is on: the request id's middleware,
+ * nestjs-pino's `LoggerModule` and `SecureApiModule`, in that order (see `withLogging`).
+ */
+@Module({})
+export class SecureApiLoggingModule {}
 
 @Global()
 @Module({
@@ -277,22 +285,32 @@ export class SecureApiModule extends SecureApiConfigurableModule implements Nest
       runtimeControl || startsAtDebug
         ? [{ provide: APP_INTERCEPTOR, useClass: SecureLoggingInterceptor }]
         : [];
-    return {
+    const core: DynamicModule = {
       ...module,
-      imports: [
-        ...(module.imports ?? []),
-        LoggerModule.forRootAsync({
-          useFactory: (resolved: ResolvedSecureApiOptions) =>
-            secureLoggerParams(resolved.logging === false ? {} : resolved.logging),
-          inject: [SECURE_API_OPTIONS],
-        }),
-      ],
       providers: [
         ...(module.providers ?? []),
         ...interceptor,
         ...(runtimeControl ? [LOG_LEVEL_PROVIDER] : []),
       ],
       controllers: [...(module.controllers ?? []), ...(runtimeControl ? [LogLevelController] : [])],
+    };
+    // Nest mounts the middleware of global modules in the order it found them, and finds a
+    // module's imports after the module itself: LoggerModule imported by SecureApiModule would
+    // log only after the module's own middleware, which answers some requests itself (refused
+    // methods, bodies, CORS preflights). Imported beside it, ahead of it, it sees them all;
+    // the request id is given ahead of both, so that pino-http binds the module's id.
+    return {
+      module: SecureApiLoggingModule,
+      imports: [
+        SecureApiRequestIdModule,
+        LoggerModule.forRootAsync({
+          useFactory: (resolved: ResolvedSecureApiOptions) =>
+            secureLoggerParams(resolved.logging === false ? {} : resolved.logging),
+          inject: [SECURE_API_OPTIONS],
+        }),
+        core,
+      ],
+      exports: [core],
     };
   }
 

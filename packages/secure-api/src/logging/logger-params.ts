@@ -139,6 +139,15 @@ type Request = IncomingMessage;
 type Response = ServerResponse;
 
 /**
+ * The URL the client asked for. Middleware mounted on a path sees `req.url` relative to it
+ * (Express, and @fastify/middie on Fastify, keep the original in `originalUrl`), and a request
+ * a middleware answered keeps it that way.
+ */
+function requestPath(request: Request & { originalUrl?: unknown }): string {
+  return typeof request.originalUrl === 'string' ? request.originalUrl : (request.url ?? '');
+}
+
+/**
  * The fields of a request's completion line: what was done (`action`), by whom (`principal`),
  * from where (`ip`), with what result (`status`, `durationMs`). The request id is already a
  * binding of the request's logger. A request that reached no route is logged with its path
@@ -157,7 +166,7 @@ function completionFields(
   return {
     action: action ?? { method: request.method },
     ...(action === undefined
-      ? { path: masking.maskUrl(masking.sanitize(request.url ?? '', MAX_PATH_LENGTH)) }
+      ? { path: masking.maskUrl(masking.sanitize(requestPath(request), MAX_PATH_LENGTH)) }
       : {}),
     ...(principal === undefined ? {} : { principal }),
     ...(ip === undefined ? {} : { ip }),

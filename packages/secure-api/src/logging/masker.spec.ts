@@ -149,6 +149,7 @@ describe('Masker', () => {
       ['dashes', 'pan=6011-1111-1111-1117', 'pan=************1117'],
       ['two cards', '4111111111111111,5500000000000004', '************1111,************0004'],
       ['inside JSON', '{"pan":"4111111111111111"}', '{"pan":"************1111"}'],
+      ['after a word and a dash', 'card-4111111111111111', 'card-************1111'],
     ])('masks a Luhn-valid card number (%s)', (_name, input, expected) => {
       expect(masker.maskString(input)).toBe(expected);
     });
@@ -162,6 +163,9 @@ describe('Masker', () => {
       ['12 digits', '411111111111'],
       ['double separators', '4111  1111  1111  1111'],
       ['an ISO time', '2026-11-30T18:22:07.000Z'],
+      // 29-4214-9788-26453 passes Luhn: glued to hex letters, it is part of an id, not a card.
+      ['a UUID holding a Luhn-valid digit run', '8f4df915-2e29-4214-9788-26453fdbc106'],
+      ['a card number glued to letters', 'tok4111111111111111x'],
     ])('leaves %s alone', (_name, input) => {
       expect(masker.maskString(input)).toBe(input);
     });

@@ -165,8 +165,10 @@ const WORD_GUARD = /bearer|basic|eyj/i;
 const AUTH = /(?<![A-Za-z0-9])(?:bearer|basic)\s+([A-Za-z0-9._~+/-]+=*)/gi;
 const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){1,4}/g;
 /** 13 digits, separators allowed: a cheap test that most strings fail before the full one. */
-const CARD_GUARD = /(?<!\d[ -]?)\d(?:[ -]?\d){12}/;
-const CARD = /(?<!\d[ -]?)\d(?:[ -]?\d){12,18}(?![ -]?\d)/g;
+// Not glued to a letter either: a UUID or a hex digest holds digit runs that pass Luhn by
+// chance (`…-2e29-4214-9788-26453fdbc106`), and a request id must stay readable.
+const CARD_GUARD = /(?<![A-Za-z])(?<!\d[ -]?)\d(?:[ -]?\d){12}/;
+const CARD = /(?<![A-Za-z])(?<!\d[ -]?)\d(?:[ -]?\d){12,18}(?![ -]?\d)(?![A-Za-z])/g;
 const CARD_WHOLE = /^\d(?:[ -]?\d){12,18}$/;
 /** An `Authorization` scheme followed by an ordinary word is prose, not a credential. */
 const PROSE = /^[A-Za-z][a-z]*$/;

@@ -125,6 +125,13 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     expect([signup, unrouted, routedQuery, malformed, failure].map((r) => r.status)).toEqual([
       201, 404, 400, 400, 500,
     ]);
+    // Every line of these requests is written, completion lines included, before anything is
+    // checked.
+    await Promise.all(
+      [signup, unrouted, routedQuery, malformed, failure].map((r) =>
+        logs.completionOf(r.headers['x-request-id'] as string),
+      ),
+    );
     return { signup };
   };
 
@@ -144,7 +151,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
 
     const requestId = signup.headers['x-request-id'] as string;
     expect(requestId).toMatch(UUID);
-    expect(logs.completion(requestId)).toMatchObject({
+    expect(await logs.completionOf(requestId)).toMatchObject({
       level: 'info',
       requestId,
       principal: { sub: 'alice', client_id: 'client-abc', authMethod: 'bearer' },
@@ -180,7 +187,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
 
   it('logs an unrouted request with its path, sensitive query values masked', async () => {
     const response = await send(`/nowhere?access_token=${CANARIES.queryToken}&page=2`, {});
-    const line = logs.completion(response.headers['x-request-id'] as string);
+    const line = await logs.completionOf(response.headers['x-request-id'] as string);
     expect(line).toMatchObject({ level: 'warn', status: 404, action: { method: 'GET' } });
     expect(line?.path).toBe('/nowhere?access_token=[REDACTED]&page=2');
   });
@@ -202,7 +209,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     expect(err?.stack).toMatch(/^Error: upstream refused password=\[REDACTED\]\\x0a {4}at /);
     expect(logs.text()).not.toContain('CANARY');
     expect(response.text).not.toContain('CANARY');
-    expect(logs.completion(requestId)).toMatchObject({ level: 'error', status: 500 });
+    expect(await logs.completionOf(requestId)).toMatchObject({ level: 'error', status: 500 });
   });
 
   it('logs security events with their reason and the request id, never the token', async () => {
@@ -278,6 +285,27 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     });
   });
 
+  it("logs requests the module's own middleware answers: a refused method, a refused body", async () => {
+    const trace = await send('/open', { method: 'TRACE' });
+    const text = await send('/signup', {
+      method: 'POST',
+      token: writer,
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    expect([trace.status, text.status]).toEqual([405, 415]);
+    expect(await logs.completionOf(trace.headers['x-request-id'] as string)).toMatchObject({
+      level: 'warn',
+      status: 405,
+      action: { method: 'TRACE' },
+      path: '/open',
+    });
+    expect(await logs.completionOf(text.headers['x-request-id'] as string)).toMatchObject({
+      level: 'warn',
+      status: 415,
+    });
+  });
+
   describe('request id', () => {
     it.each([
       ['a well-formed id is used', 'trace-01.ab_CD-9', 'trace-01.ab_CD-9'],
@@ -289,7 +317,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
       const id = response.headers['x-request-id'] as string;
       if (used === undefined) expect(id).toMatch(UUID);
       else expect(id).toBe(used);
-      expect(logs.completion(id)).toMatchObject({ requestId: id, status: 200 });
+      expect(await logs.completionOf(id)).toMatchObject({ requestId: id, status: 200 });
     });
   });
 
@@ -304,6 +332,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
       });
       const id = response.headers['x-request-id'] as string;
       expect(id).toMatch(UUID);
+      await logs.completionOf(id);
       const lines = logs.raw
         .join('')
         .split('\n')
@@ -397,7 +426,7 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
       const unknown = await open('CANARY-UNKNOWN-KEY-5d1e');
       const refused = await open(apiKey);
       expect([known.status, unknown.status, refused.status]).toEqual([200, 401, 429]);
-      expect(logs.completion(known.headers['x-request-id'] as string)).toMatchObject({
+      expect(await logs.completionOf(known.headers['x-request-id'] as string)).toMatchObject({
         principal: { api_key_id: 'partner-a', authMethod: 'api-key' },
         status: 200,
       });
