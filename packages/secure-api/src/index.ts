@@ -85,6 +85,7 @@ export {
   type SetLogLevelResult,
 } from './logging/log-level.service.js';
 export { SecureLoggingInterceptor } from './logging/secure-logging.interceptor.js';
+export { RequestIdMiddleware, SecureApiRequestIdModule } from './logging/request-id.middleware.js';
 export {
   logSecurityEvent,
   SecurityEvent,
