@@ -19,9 +19,8 @@ import {
 } from './lib/machine.mjs';
 import { preflightChecks } from './lib/preflight.mjs';
 import { installStopHandlers, runMain, startServer, stopChild } from './lib/processes.mjs';
-import { isDisturbed, measureInterleaved, plannedSeconds } from './lib/rounds.mjs';
+import { abFigures, measureInterleaved, plannedSeconds } from './lib/rounds.mjs';
 import { fileStamp, finishRun, printTable, summaryEntry } from './lib/results.mjs';
-import { compare, failures, summarise } from './lib/stats.mjs';
 
 setProgramName('bench/logging');
 
@@ -82,7 +81,7 @@ async function benchAdapter(adapter, config, lifetimeSeconds) {
     }
     const [off, on] = servers;
     await preflight(off, on);
-    const { warmup, rounds, discarded, quietWaits } = await measureInterleaved(
+    const measured = await measureInterleaved(
       off,
       [
         ['off', REQUEST, off],
@@ -91,21 +90,7 @@ async function benchAdapter(adapter, config, lifetimeSeconds) {
       config,
       adapter.padEnd(7),
     );
-    const unlogged = { median: summarise(rounds.off), warmup: warmup.off, rounds: rounds.off };
-    const logged = { median: summarise(rounds.on), warmup: warmup.on, rounds: rounds.on };
-    const figures = compare(unlogged, logged);
-    return {
-      adapter,
-      ...figures,
-      target: TARGET,
-      pass: figures.ratio >= TARGET,
-      valid: failures(unlogged.median) + failures(logged.median) === 0,
-      disturbed: [...rounds.off, ...rounds.on].some((r) => isDisturbed(r, config)),
-      off: unlogged,
-      on: logged,
-      discardedPairs: discarded,
-      quietWaits,
-    };
+    return { adapter, ...abFigures(measured, ['off', 'on'], TARGET, config) };
   } finally {
     await Promise.all(servers.map((server) => stopChild(server.child)));
   }

@@ -20,9 +20,8 @@ import {
 } from './lib/machine.mjs';
 import { preflightChecks } from './lib/preflight.mjs';
 import { installStopHandlers, runMain, startServer, stopChild } from './lib/processes.mjs';
-import { isDisturbed, measureInterleaved, plannedSeconds } from './lib/rounds.mjs';
+import { abFigures, measureInterleaved, plannedSeconds } from './lib/rounds.mjs';
 import { fileStamp, finishRun, printTable, summaryEntry } from './lib/results.mjs';
-import { compare, failures, summarise } from './lib/stats.mjs';
 
 setProgramName('bench/validation');
 
@@ -107,31 +106,8 @@ async function benchAdapter(adapter, config, lifetimeSeconds) {
   });
   try {
     await preflight(server);
-    const { warmup, rounds, discarded, quietWaits } = await measureInterleaved(
-      server,
-      ROUTES,
-      config,
-      adapter.padEnd(7),
-    );
-    const raw = { median: summarise(rounds.raw), warmup: warmup.raw, rounds: rounds.raw };
-    const validated = {
-      median: summarise(rounds.validated),
-      warmup: warmup.validated,
-      rounds: rounds.validated,
-    };
-    const figures = compare(raw, validated);
-    return {
-      adapter,
-      ...figures,
-      target: TARGET,
-      pass: figures.ratio >= TARGET,
-      valid: failures(raw.median) + failures(validated.median) === 0,
-      disturbed: [...rounds.raw, ...rounds.validated].some((r) => isDisturbed(r, config)),
-      raw,
-      validated,
-      discardedPairs: discarded,
-      quietWaits,
-    };
+    const measured = await measureInterleaved(server, ROUTES, config, adapter.padEnd(7));
+    return { adapter, ...abFigures(measured, ['raw', 'validated'], TARGET, config) };
   } finally {
     await stopChild(server.child);
   }

@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import { log } from './cli.mjs';
 import { awaitQuiet, machineCpuMicros } from './machine.mjs';
 import { serverCpu, trackRound } from './processes.mjs';
-import { failures, round } from './stats.mjs';
+import { compare, failures, round, summarise } from './stats.mjs';
 
 const ROUND_GRACE_MS = 20_000;
 
@@ -149,5 +149,33 @@ export function plannedSeconds(config, pairings, routesPerPair = 2) {
       pairings *
       (config.warmupRounds * pairSeconds +
         2 * config.rounds * (pairSeconds + config.quietWaitSeconds + 1)),
+  };
+}
+
+/**
+ * The figures of an A/B run of {@link measureInterleaved}: each arm's median, warm-up and rounds
+ * under its name, B against A (`ratio`, `medianRoundRatio`, `addedMicrosPerRequest`), whether
+ * the ratio meets `target`, whether every response was a 2xx (`valid`), whether a kept round was
+ * disturbed, and the discarded pairs and quiet waits. `names` is `[a, b]`.
+ */
+export function abFigures(measured, [a, b], target, config) {
+  const arm = (name) => ({
+    median: summarise(measured.rounds[name]),
+    warmup: measured.warmup[name],
+    rounds: measured.rounds[name],
+  });
+  const first = arm(a);
+  const second = arm(b);
+  const figures = compare(first, second);
+  return {
+    ...figures,
+    target,
+    pass: figures.ratio >= target,
+    valid: failures(first.median) + failures(second.median) === 0,
+    disturbed: [...first.rounds, ...second.rounds].some((r) => isDisturbed(r, config)),
+    [a]: first,
+    [b]: second,
+    discardedPairs: measured.discarded,
+    quietWaits: measured.quietWaits,
   };
 }
