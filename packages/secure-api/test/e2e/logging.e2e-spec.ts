@@ -306,6 +306,41 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     });
   });
 
+  it('reverts a raised level by itself when its TTL runs out', async () => {
+    // Only the timers a test controls: the servers and the client keep Node's own.
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'setInterval',
+        'Date',
+        'hrtime',
+        'performance',
+        'queueMicrotask',
+      ],
+    });
+    try {
+      const raised = await send('/admin/log-level', {
+        method: 'PUT',
+        token: admin,
+        body: JSON.stringify({ level: 'debug', ttlSeconds: 90 }),
+      });
+      expect(raised.status).toBe(200);
+      await send('/items/abc', { token: reader });
+      expect(logs.lines().filter((line) => line.msg === 'worker step')).toHaveLength(1);
+
+      jest.advanceTimersByTime(89_999);
+      expect(PinoLogger.root.level).toBe('debug');
+      jest.advanceTimersByTime(1);
+      expect(PinoLogger.root.level).toBe('info');
+      logs.clear();
+      await send('/items/abc', { token: reader });
+      expect(logs.lines().filter((line) => line.msg === 'worker step')).toEqual([]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   describe('request id', () => {
     it.each([
       ['a well-formed id is used', 'trace-01.ab_CD-9', 'trace-01.ab_CD-9'],
