@@ -2,9 +2,9 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import helmet from 'helmet';
-import { assignRequestId } from '../logging/request-id.js';
-import { setClientTrust } from '../logging/request-context.js';
-import { TRUST_NONE, type TrustFunction } from '../throttling/client-address.js';
+import { acceptsClientRequestId, assignRequestId } from '../logging/request-id.js';
+import { clientTrustOf, setClientTrust } from '../logging/request-context.js';
+import { type TrustFunction } from '../throttling/client-address.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { helmetOptionsFor } from './helmet-options.js';
@@ -34,8 +34,8 @@ export class SecureHeadersMiddleware implements NestMiddleware<IncomingMessage, 
   private readonly trust: TrustFunction;
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
-    this.acceptRequestId = options.logging === false || options.logging.acceptRequestId;
-    this.trust = options.throttle === false ? TRUST_NONE : options.throttle.trust;
+    this.acceptRequestId = acceptsClientRequestId(options);
+    this.trust = clientTrustOf(options);
     if (options.headers !== false) {
       this.plain = helmet(helmetOptionsFor(options.headers.helmet, 'plain'));
       this.tls = helmet(helmetOptionsFor(options.headers.helmet, 'tls'));

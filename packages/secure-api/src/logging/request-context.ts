@@ -86,6 +86,16 @@ export function principalOf(request: AnyRequest): LoggedPrincipal | undefined {
 }
 
 /**
+ * Which proxies the app believes (`throttle.trustProxy`; none without rate limits): the one
+ * trust every part of the module resolves the client's address with.
+ */
+export function clientTrustOf(options: {
+  readonly throttle: false | { readonly trust: TrustFunction };
+}): TrustFunction {
+  return options.throttle === false ? TRUST_NONE : options.throttle.trust;
+}
+
+/**
  * Records which proxies the app believes, so that every part of the module (rate limiter,
  * request log) resolves the client's address the same way, from {@link clientAddressOf}.
  */

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
-import { assignRequestId } from './request-id.js';
+import { acceptsClientRequestId, assignRequestId } from './request-id.js';
 
 /**
  * Gives every request its id before pino-http binds one: pino-http uses `req.id` when it is
@@ -23,7 +23,7 @@ export class RequestIdMiddleware implements NestMiddleware<IncomingMessage, Serv
   private readonly accept: boolean;
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
-    this.accept = options.logging === false || options.logging.acceptRequestId;
+    this.accept = acceptsClientRequestId(options);
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: () => void): void {

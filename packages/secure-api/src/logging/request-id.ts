@@ -5,6 +5,16 @@ const REQUEST_ID = Symbol('secure-api.requestId');
 
 type WithRequestId = IncomingMessage & { [REQUEST_ID]?: string };
 
+/**
+ * Whether a client's well-formed `X-Request-Id` is used (`logging.acceptRequestId`; with logging
+ * off, the default). One answer for every part of the module that assigns the id.
+ */
+export function acceptsClientRequestId(options: {
+  readonly logging: false | { readonly acceptRequestId: boolean };
+}): boolean {
+  return options.logging === false || options.logging.acceptRequestId;
+}
+
 /** The response header that carries the request id. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 

@@ -13,8 +13,8 @@ import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
-import { clientAddressOf } from '../logging/request-context.js';
-import { addressBucket, TRUST_NONE, UNKNOWN_ADDRESS_BUCKET } from './client-address.js';
+import { clientAddressOf, clientTrustOf } from '../logging/request-context.js';
+import { addressBucket, type TrustFunction, UNKNOWN_ADDRESS_BUCKET } from './client-address.js';
 import { MemoryThrottlerStorage, type ThrottlerStorageRecord } from './memory-throttler.storage.js';
 import { formatRateLimit, retryAfterSeconds } from './rate-limit-headers.js';
 import { RedisThrottlerStorage, type ThrottlerIncrement } from './redis-throttler.storage.js';
@@ -67,11 +67,14 @@ function isMemory(storage: ThrottlerStorage): storage is MemoryThrottlerStorage 
 export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SecureApi');
   readonly options: ResolvedThrottleOptions | false;
+  /** Which proxies are believed, resolved once (see `clientTrustOf`). */
+  private readonly trust: TrustFunction;
   private readonly storage: ThrottlerStorage | undefined;
   private readonly ownsStorage: boolean;
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
     this.options = options.throttle;
+    this.trust = clientTrustOf(options);
     const throttle = options.throttle;
     if (throttle === false) {
       this.storage = undefined;
@@ -119,10 +122,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   clientBucket(request: ClientRequest): string {
     const cached = (request as WithState)[CLIENT_BUCKET];
     if (cached !== undefined) return cached;
-    const address = clientAddressOf(
-      request,
-      this.options === false ? TRUST_NONE : this.options.trust,
-    );
+    const address = clientAddressOf(request, this.trust);
     const bucket = address === undefined ? UNKNOWN_ADDRESS_BUCKET : addressBucket(address);
     (request as WithState)[CLIENT_BUCKET] = bucket;
     return bucket;
