@@ -18,3 +18,15 @@ export {
 } from './local-issuer.js';
 export { createLogCapture, type CapturedLog, type LogCapture } from './log-capture.js';
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
+export {
+  createTestPki,
+  type CrlOptions,
+  type ExtendedKeyUsageName,
+  type IssueOptions,
+  type KeyAlgorithm,
+  type TestCertificate,
+  type TestPki,
+  type TestPkiCa,
+  type TestPkiFiles,
+  type TestPkiOptions,
+} from './test-pki.js';
