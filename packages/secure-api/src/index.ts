@@ -92,3 +92,16 @@ export {
   type SecurityEventName,
 } from './logging/security-event.js';
 export { type LoggedAction, type LoggedPrincipal } from './logging/request-context.js';
+export { createHttpsOptions, type SecureHttpsOptions } from './tls/https-options.js';
+export {
+  type ClientCertificateMode,
+  type ResolvedTlsOptions,
+  type TlsFileOptions,
+  type TlsOptions,
+} from './tls/tls-options.js';
+export { TlsFileError } from './tls/tls-files.js';
+export { type PeerIdentity, peerOf } from './tls/peer-identity.js';
+export { AllowPeers, AllowPeersMetadata } from './tls/allow-peers.decorator.js';
+export { CurrentPeer } from './tls/current-peer.decorator.js';
+export { PeerGuard } from './tls/peer.guard.js';
+export { TlsServerService, type TlsStatus } from './tls/tls-server.service.js';

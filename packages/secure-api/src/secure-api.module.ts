@@ -57,6 +57,8 @@ import {
   type FastifyContentTypeParsers,
   registerFastifyBodyParsers,
 } from './validation/fastify-body-parsers.js';
+import { PeerGuard } from './tls/peer.guard.js';
+import { TlsServerService } from './tls/tls-server.service.js';
 import { SecureValidationPipe } from './validation/secure-validation.pipe.js';
 import { applyServerTimeouts } from './validation/server-timeouts.js';
 
@@ -179,11 +181,14 @@ export class SecureApiLoggingModule {}
     PrincipalThrottlerGuard,
     RequestContextGuard,
     RequestLogContext,
+    PeerGuard,
+    TlsServerService,
     // Order matters: the action recorded for the log first, the address and global limits
-    // before any crypto, authentication before
-    // authorization, the per-principal limit once the principal is known.
+    // before any crypto, the connection's peer (known without crypto) before the token,
+    // authentication before authorization, the per-principal limit once the principal is known.
     { provide: APP_GUARD, useExisting: RequestContextGuard },
     { provide: APP_GUARD, useExisting: EdgeThrottlerGuard },
+    { provide: APP_GUARD, useExisting: PeerGuard },
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
     { provide: APP_GUARD, useExisting: PrincipalThrottlerGuard },
@@ -198,6 +203,7 @@ export class SecureApiLoggingModule {}
     ScopesGuard,
     RateLimiter,
     RequestLogContext,
+    TlsServerService,
   ],
 })
 export class SecureApiModule extends SecureApiConfigurableModule implements NestModule {

@@ -62,6 +62,7 @@ describe('resolveOptions', () => {
         scopeClaims: ['scope', 'scp'],
         realm: 'secure-api',
         maxTokenLength: 8192,
+        requireCertificateBoundTokens: false,
         jwks: {
           cacheMaxAgeSeconds: 600,
           refetchCooldownSeconds: 30,
@@ -71,6 +72,7 @@ describe('resolveOptions', () => {
         },
         tokenCache: { maxEntries: 1000, maxTtlSeconds: 60 },
       },
+      tls: undefined,
     });
     expect(Object.isFrozen(resolved)).toBe(true);
     expect(Object.isFrozen(resolved.auth)).toBe(true);
@@ -189,6 +191,35 @@ describe('resolveOptions', () => {
       'blank token type',
       { auth: { ...base, requireTokenType: ' ' } },
       '"auth.requireTokenType" must be a non-empty string',
+    ],
+    [
+      'requireCertificateBoundTokens as a string',
+      { auth: { ...base, requireCertificateBoundTokens: 'yes' } },
+      '"auth.requireCertificateBoundTokens" must be true or false',
+    ],
+    [
+      'a malformed tls option',
+      { auth: base, tls: { certFile: 'a.crt', keyFile: 'a.key', allowedPeers: ['me'] } },
+      '"tls.caFile" must be the path of a PEM file',
+    ],
+    [
+      'adminPeers without mutual TLS',
+      { auth: base, logging: { adminPeers: ['spiffe://example.org/sa/ops'] } },
+      '"logging.adminPeers" needs the module to manage mutual TLS',
+    ],
+    [
+      'a malformed admin peer',
+      { auth: base, logging: { adminPeers: ['ops'] } },
+      `"logging.adminPeers[0]" must start with 'spiffe://' or 'dns:'`,
+    ],
+    [
+      'runtime control over mutual TLS without a peer list',
+      {
+        auth: base,
+        logging: { runtimeControl: true },
+        tls: { certFile: 'a.crt', keyFile: 'a.key', caFile: 'ca.crt' },
+      },
+      '"logging.adminPeers" is required with logging.runtimeControl over mutual TLS (or tls.allowedPeers)',
     ],
     [
       'zero max age',

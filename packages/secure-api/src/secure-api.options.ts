@@ -6,6 +6,7 @@ import {
 import helmet, { type HelmetOptions } from 'helmet';
 import { HELMET_OPTION_NAMES, helmetOptionsFor } from './headers/helmet-options.js';
 import {
+  booleanOption,
   describeValue,
   isRecord,
   knownKeys,
@@ -18,6 +19,7 @@ import {
   resolveThrottleOptions,
   type ThrottleOptions,
 } from './throttling/throttle-options.js';
+import { type ResolvedTlsOptions, resolveTlsOptions, type TlsOptions } from './tls/tls-options.js';
 import {
   type BodyOptions,
   type ResolvedBodyOptions,
@@ -150,6 +152,14 @@ export interface AuthOptions {
    * @default 8192
    */
   maxTokenLength?: number;
+  /**
+   * Refuse access tokens that are not bound to the client certificate (`cnf["x5t#S256"]`,
+   * RFC 8705 §3) with 401 `invalid_token`. Bound tokens are checked against the connection
+   * whether or not this is set; this refuses the unbound ones too, so that a stolen token is
+   * useless without the client's private key.
+   * @default false
+   */
+  requireCertificateBoundTokens?: boolean;
   /** JWKS key store settings. */
   jwks?: JwksOptions;
   /**
@@ -287,6 +297,15 @@ export interface SecureApiModuleOptions {
    * @default {} (see {@link LoggingOptions})
    */
   logging?: LoggingOptions | false;
+  /**
+   * Mutual TLS, when the app is served with `createHttpsOptions()` from the same files: peer
+   * identities on every request (`principal.peer`, `@CurrentPeer()`), the `allowedPeers`
+   * allowlist, hot rotation of the files (`watch`), session-ticket key rotation, connections
+   * with an unverified certificate closed, refused handshakes logged as `mtls.rejected`. The
+   * boot fails if the app does not serve HTTPS.
+   * @default undefined (the module does not manage TLS)
+   */
+  tls?: TlsOptions;
 }
 
 /** The CORS options after defaults and validation; frozen. */
@@ -312,6 +331,7 @@ export interface ResolvedSecureApiOptions {
     readonly scopeClaims: readonly string[];
     readonly realm: string;
     readonly maxTokenLength: number;
+    readonly requireCertificateBoundTokens: boolean;
     readonly jwks: Readonly<Required<JwksOptions>>;
     readonly tokenCache: Readonly<Required<TokenCacheOptions>> | false;
   };
@@ -323,6 +343,7 @@ export interface ResolvedSecureApiOptions {
   readonly timeouts: ResolvedTimeoutOptions | false;
   readonly throttle: ResolvedThrottleOptions | false;
   readonly logging: ResolvedLoggingOptions | false;
+  readonly tls: ResolvedTlsOptions | undefined;
 }
 
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -509,6 +530,11 @@ function resolveAuth(value: unknown): ResolvedSecureApiOptions['auth'] {
     scopeClaims: Object.freeze(scopeClaims),
     realm,
     maxTokenLength: positiveInteger(value.maxTokenLength, 'auth.maxTokenLength', 8192, 65_536),
+    requireCertificateBoundTokens: booleanOption(
+      value.requireCertificateBoundTokens,
+      'auth.requireCertificateBoundTokens',
+      false,
+    ),
     jwks,
     tokenCache: resolveTokenCache(value.tokenCache),
   });
@@ -699,6 +725,34 @@ function resolveCors(value: unknown): ResolvedSecureApiOptions['cors'] {
 }
 
 /**
+ * Over mutual TLS, `/admin/log-level` is for named peers only: any service with a certificate of
+ * the CA and a `logging.admin` token would otherwise do.
+ */
+function assertAdminPeers(
+  logging: ResolvedLoggingOptions | false,
+  tls: ResolvedTlsOptions | undefined,
+): void {
+  const adminPeers = logging === false ? undefined : logging.adminPeers;
+  const mtls = tls !== undefined && tls.clientCertificate !== 'none';
+  if (adminPeers !== undefined && !mtls) {
+    throw new OptionsError(
+      'logging.adminPeers',
+      'needs the module to manage mutual TLS (tls, with client certificates)',
+      'set tls, or drop adminPeers',
+    );
+  }
+  if (logging !== false && logging.runtimeControl && mtls && adminPeers === undefined) {
+    if (tls.allowedPeers === undefined) {
+      throw new OptionsError(
+        'logging.adminPeers',
+        'is required with logging.runtimeControl over mutual TLS (or tls.allowedPeers)',
+        "name the operators' peers, e.g. adminPeers: ['spiffe://example.org/sa/ops']",
+      );
+    }
+  }
+}
+
+/**
  * Validates the module options and applies the defaults, once, at bootstrap.
  *
  * @throws SecureApiError with code `ERR_SECURE_API_INVALID_OPTIONS` and a message naming the
@@ -724,6 +778,9 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
       'leave it out to validate every request, or set validation: false to install your own pipe',
     );
   }
+  const logging = resolveLoggingOptions(options.logging);
+  const tls = resolveTlsOptions(options.tls);
+  assertAdminPeers(logging, tls);
   return Object.freeze({
     auth: resolveAuth(options.auth),
     routeAudit,
@@ -733,6 +790,7 @@ export function resolveOptions(options: unknown): ResolvedSecureApiOptions {
     body: resolveBodyOptions(options.body),
     timeouts: resolveTimeoutOptions(options.timeouts),
     throttle: resolveThrottleOptions(options.throttle),
-    logging: resolveLoggingOptions(options.logging),
+    logging,
+    tls,
   });
 }

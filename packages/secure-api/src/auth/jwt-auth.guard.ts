@@ -24,6 +24,8 @@ import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { RouteRequirements } from './route-requirement.js';
 import { KeysUnavailable } from './token-rejection.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
+import { certificateBindingProblem, principalWithPeer } from '../tls/certificate-binding.js';
+import { peerOf } from '../tls/peer-identity.js';
 
 type AuthenticatedRequest = IncomingMessage & { user?: Principal };
 
@@ -78,9 +80,7 @@ export class JwtAuthGuard implements CanActivate {
       throw this.refuse(request, error);
     }
     if (cached !== undefined) {
-      request.user = cached;
-      this.logContext.identify(request, loggedPrincipal(cached));
-      this.markPrivate(http.getResponse());
+      this.accept(request, http.getResponse(), cached);
       return true;
     }
     return this.verify(request, http.getResponse(), token, cacheKey);
@@ -100,10 +100,36 @@ export class JwtAuthGuard implements CanActivate {
     }
     // Outside the try: a failure from here on is the server's, a 500, not a refused token.
     if (cacheKey !== undefined) this.cache.set(cacheKey, principal);
-    request.user = principal;
-    this.logContext.identify(request, loggedPrincipal(principal));
-    this.markPrivate(response);
+    this.accept(request, response, principal);
     return true;
+  }
+
+  /**
+   * Checks the token's certificate binding against the connection, on every request (a cached
+   * token too: the cache knows the token, not the connection it arrives on), then makes the
+   * principal the request's, with the connection's peer.
+   */
+  private accept(request: AuthenticatedRequest, response: unknown, principal: Principal): void {
+    const peer = peerOf(request);
+    const problem = certificateBindingProblem(
+      principal.claims,
+      peer,
+      this.options.auth.requireCertificateBoundTokens,
+    );
+    if (problem !== undefined) {
+      logSecurityEvent(
+        this.logger,
+        SecurityEvent.MTLS_REJECTED,
+        `Certificate-bound token refused: ${problem}`,
+        { reason: problem },
+      );
+      this.failures.record(request);
+      throw tokenInvalid(this.realm, problem);
+    }
+    const user = peer === undefined ? principal : principalWithPeer(principal, peer);
+    request.user = user;
+    this.logContext.identify(request, loggedPrincipal(user));
+    this.markPrivate(response);
   }
 
   /**

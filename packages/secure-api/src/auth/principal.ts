@@ -1,6 +1,10 @@
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
+import { type PeerIdentity } from '../tls/peer-identity.js';
 
-/** How the caller proved who it is. `'bearer'` today; mTLS peers and API keys come later. */
+/**
+ * How the caller proved who it is: a bearer access token (bound to the client certificate when
+ * its `cnf` says so; the peer is then in `peer`).
+ */
 export type AuthMethod = 'bearer';
 
 /**
@@ -24,6 +28,11 @@ export interface Principal {
   /** Every verified claim, frozen. */
   readonly claims: Readonly<Record<string, unknown>>;
   readonly authMethod: AuthMethod;
+  /**
+   * The verified client certificate of the connection, over mutual TLS (see
+   * `SecureApiModuleOptions.tls`); undefined otherwise.
+   */
+  readonly peer?: PeerIdentity;
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -5,6 +5,7 @@ import { SecureApiError } from '../errors/secure-api.error.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
+import { AllowPeersMetadata } from '../tls/allow-peers.decorator.js';
 import { readRouteRequirement, type RouteRequirement } from './route-requirement.js';
 
 /** One route as the audit sees it. */
@@ -16,6 +17,8 @@ export interface AuditedRoute {
   /** `GET /reports -> ReportsController.list` */
   readonly description: string;
   readonly requirement: RouteRequirement;
+  /** The route's `@AllowPeers()` list (the handler's, else its class's), if any. */
+  readonly peers: readonly string[] | undefined;
 }
 
 function joinPath(...segments: string[]): string {
@@ -97,6 +100,7 @@ export class RouteAuditService implements OnModuleInit {
         if (method === undefined || methodPath === undefined) continue;
         const verb = RequestMethod[method as RequestMethod] ?? 'UNKNOWN';
         const requirement = readRouteRequirement(this.reflector, handler, metatype);
+        const peers = this.reflector.getAllAndOverride(AllowPeersMetadata, [handler, metatype]);
         for (const controllerPath of controllerPaths) {
           for (const path of asList(methodPath)) {
             const fullPath = joinPath(prefix, controllerPath, path);
@@ -105,6 +109,7 @@ export class RouteAuditService implements OnModuleInit {
               path: fullPath,
               description: `${verb} ${fullPath} -> ${metatype.name}.${name}`,
               requirement,
+              peers,
             });
           }
         }

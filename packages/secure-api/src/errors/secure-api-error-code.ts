@@ -91,6 +91,17 @@ export const SecureApiErrorCode = {
    * serves no usable key). The fetch error itself goes only to the log.
    */
   JWKS_UNAVAILABLE: 'ERR_SECURE_API_JWKS_UNAVAILABLE',
+
+  /**
+   * 403: the request's TLS client certificate is missing, or its identity (SPIFFE ID or DNS
+   * name) is not in `tls.allowedPeers` or the route's `@AllowPeers()`.
+   */
+  PEER_NOT_ALLOWED: 'ERR_SECURE_API_PEER_NOT_ALLOWED',
+  /**
+   * At boot or on rotation: a TLS file is missing or unreadable, the key does not match the
+   * certificate, or the certificate or CRL has expired. The message names the file.
+   */
+  TLS_CONFIG_INVALID: 'ERR_SECURE_API_TLS_CONFIG_INVALID',
 } as const;
 
 /** One of the {@link SecureApiErrorCode} values. */
@@ -125,6 +136,12 @@ export const TokenRejectionReason = {
   ISSUER_INVALID: 'iss_invalid',
   AUDIENCE_INVALID: 'aud_invalid',
   CLAIMS_INVALID: 'claims_invalid',
+  /** The token's `cnf["x5t#S256"]` is not the thumbprint of the connection's client certificate. */
+  CERTIFICATE_MISMATCH: 'cnf_mismatch',
+  /** `auth.requireCertificateBoundTokens` is on and the token has no `cnf["x5t#S256"]`. */
+  CERTIFICATE_BINDING_MISSING: 'cnf_missing',
+  /** The token's `cnf` is malformed or names only confirmation methods the module cannot check. */
+  CONFIRMATION_UNSUPPORTED: 'cnf_unsupported',
 } as const;
 
 /** One of the {@link TokenRejectionReason} values. */

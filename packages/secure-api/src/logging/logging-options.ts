@@ -9,6 +9,7 @@ import {
 } from '../option-checks.js';
 import { LOG_LEVEL_TTL_CEILING_SECONDS, SETTABLE_LOG_LEVELS } from './log-level.service.js';
 import { type MaskingOptions } from './masker.js';
+import { peerPatternProblem } from '../tls/tls-options.js';
 
 /** The `logging` option of `SecureApiModule`: structured JSON logs through nestjs-pino. */
 export interface LoggingOptions {
@@ -62,6 +63,14 @@ export interface LoggingOptions {
    * @default 86_400
    */
   maxTtlSeconds?: number;
+  /**
+   * The mutual-TLS peers (SPIFFE IDs or `dns:` names) that may call `/admin/log-level`, on top
+   * of its scope, when the module's `tls` asks for client certificates. Without it, the routes
+   * take `tls.allowedPeers`; with neither, the boot fails rather than open the level to any
+   * service holding a certificate of the CA.
+   * @default undefined (tls.allowedPeers)
+   */
+  adminPeers?: readonly string[];
 }
 
 /** {@link LoggingOptions} after defaults and validation; frozen. */
@@ -75,6 +84,7 @@ export interface ResolvedLoggingOptions {
   readonly runtimeControl: boolean;
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
+  readonly adminPeers: readonly string[] | undefined;
 }
 
 const LOGGING_OPTION_NAMES = [
@@ -87,7 +97,20 @@ const LOGGING_OPTION_NAMES = [
   'runtimeControl',
   'defaultTtlSeconds',
   'maxTtlSeconds',
+  'adminPeers',
 ];
+
+function resolveAdminPeers(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new OptionsError('logging.adminPeers', 'must be a non-empty array');
+  }
+  value.forEach((peer: unknown, index) => {
+    const problem = peerPatternProblem(peer);
+    if (problem !== undefined) throw new OptionsError(`logging.adminPeers[${index}]`, problem);
+  });
+  return Object.freeze([...new Set(value as string[])]);
+}
 
 function isDestination(value: unknown): value is DestinationStream {
   return isRecord(value) && typeof value.write === 'function';
@@ -148,5 +171,6 @@ export function resolveLoggingOptions(value: unknown): ResolvedLoggingOptions | 
       maxTtlSeconds,
     ),
     maxTtlSeconds,
+    adminPeers: resolveAdminPeers(given.adminPeers),
   });
 }

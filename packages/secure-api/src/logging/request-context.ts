@@ -14,7 +14,9 @@ export interface LoggedPrincipal {
   readonly client_id?: string;
   /** The configured id of the API key, on a `@Public()` route that was sent one. */
   readonly api_key_id?: string;
-  readonly authMethod: 'bearer' | 'api-key';
+  /** The mutual-TLS peer: its SPIFFE ID, else its certificate subject. */
+  readonly peer?: string;
+  readonly authMethod: 'bearer' | 'api-key' | 'mtls';
 }
 
 /** What a request was routed to, as it is logged: the route template, not the URL. */
@@ -71,6 +73,9 @@ export function loggedPrincipal(principal: Principal): LoggedPrincipal {
   return {
     ...(principal.subject === undefined ? {} : { sub: principal.subject }),
     ...(principal.clientId === undefined ? {} : { client_id: principal.clientId }),
+    ...(principal.peer === undefined
+      ? {}
+      : { peer: principal.peer.spiffeId ?? principal.peer.subject }),
     authMethod: principal.authMethod,
   };
 }

@@ -25,6 +25,13 @@ export interface SecureApiOpenApiOptions {
    * @default 'oidc'
    */
   schemeName?: string;
+  /**
+   * Name of the `mutualTLS` security scheme (OpenAPI 3.1), added when the module's `tls` asks
+   * for client certificates: on every operation when `clientCertificate` is `'require'` or
+   * `tls.allowedPeers` is set, else on the operations with `@AllowPeers()`.
+   * @default 'mtls'
+   */
+  mtlsSchemeName?: string;
 }
 
 const SCHEME_NAME = /^[A-Za-z0-9._-]+$/;
@@ -98,12 +105,17 @@ export function applySecureApiOpenApi<T extends OpenApiDocument>(
   document: T,
   options: SecureApiOpenApiOptions = {},
 ): T {
-  const { schemeName = 'oidc' } = options;
-  if (typeof schemeName !== 'string' || !SCHEME_NAME.test(schemeName)) {
-    throw new SecureApiError(
-      SecureApiErrorCode.INVALID_OPTIONS,
-      `applySecureApiOpenApi: "schemeName" must match ${String(SCHEME_NAME)} (got ${JSON.stringify(schemeName)})`,
-    );
+  const { schemeName = 'oidc', mtlsSchemeName = 'mtls' } = options;
+  for (const [option, value] of [
+    ['schemeName', schemeName],
+    ['mtlsSchemeName', mtlsSchemeName],
+  ] as const) {
+    if (typeof value !== 'string' || !SCHEME_NAME.test(value)) {
+      throw new SecureApiError(
+        SecureApiErrorCode.INVALID_OPTIONS,
+        `applySecureApiOpenApi: "${option}" must match ${String(SCHEME_NAME)} (got ${JSON.stringify(value)})`,
+      );
+    }
   }
   let resolved: ResolvedSecureApiOptions;
   let audit: RouteAuditService;
@@ -132,6 +144,24 @@ export function applySecureApiOpenApi<T extends OpenApiDocument>(
     };
   });
 
+  // mutualTLS is a 3.1 scheme type; a 3.0 document cannot state it and is left without it.
+  const tls = resolved.tls;
+  const mtlsScheme =
+    tls !== undefined && tls.clientCertificate !== 'none' && result.openapi.startsWith('3.1')
+      ? {
+          type: 'mutualTLS',
+          description:
+            tls.allowedPeers === undefined
+              ? 'TLS client certificate issued by the service CA'
+              : `TLS client certificate issued by the service CA, for one of: ${tls.allowedPeers.join(', ')}`,
+        }
+      : undefined;
+  const everyOperationNeedsPeer =
+    tls?.clientCertificate === 'require' || tls?.allowedPeers !== undefined;
+  const needsPeer = (route: AuditedRoute): boolean =>
+    mtlsScheme !== undefined && (everyOperationNeedsPeer || route.peers !== undefined);
+  let usesPeer = false;
+
   const byOperation = new Map<string, AuditedRoute>();
   for (const route of routes) {
     const methods = route.method === 'ALL' ? HTTP_METHODS : [route.method.toLowerCase()];
@@ -151,11 +181,17 @@ export function applySecureApiOpenApi<T extends OpenApiDocument>(
       if (requirement === undefined) {
         refused.push(`  ${method.toUpperCase()} ${path} (no controller route has this path)`);
       } else if (requirement.kind === 'public') {
-        operation.security = [];
+        const peer = route !== undefined && needsPeer(route);
+        usesPeer ||= peer;
+        operation.security = peer ? [{ [mtlsSchemeName]: [] }] : [];
       } else if (requirement.kind === 'scopes') {
         needsToken = true;
+        const peer = route !== undefined && needsPeer(route);
+        usesPeer ||= peer;
+        // Requirement objects are alternatives; the members of one are all needed.
         operation.security = Object.keys(schemes).map((name) => ({
           [name]: [...requirement.scopes],
+          ...(peer ? { [mtlsSchemeName]: [] } : {}),
         }));
         const responses = isRecord(operation.responses) ? operation.responses : {};
         responses['401'] ??= { $ref: `#/components/responses/${UNAUTHORIZED}` };
@@ -175,6 +211,18 @@ export function applySecureApiOpenApi<T extends OpenApiDocument>(
         'Potential solutions: declare @Scopes(...) or @Public() (not both) on the route, and ' +
         'build the document from the same initialised app.',
     );
+  }
+
+  if (usesPeer && mtlsScheme !== undefined) {
+    const components: Record<string, unknown> = isRecord(result.components)
+      ? result.components
+      : {};
+    const existing = components.securitySchemes;
+    components.securitySchemes = {
+      ...(isRecord(existing) ? existing : {}),
+      [mtlsSchemeName]: mtlsScheme,
+    };
+    result.components = components;
   }
 
   if (needsToken) {

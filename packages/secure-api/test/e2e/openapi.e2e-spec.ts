@@ -8,11 +8,12 @@ import {
   type SecureApiError,
   SecureApiErrorCode,
   type SecureApiModuleOptions,
+  type TlsOptions,
 } from '@secure-api/nestjs';
 import {
   ADAPTERS,
-  type BootedApp,
   bootApp,
+  type BootedApp,
   createLocalIssuer,
   type LocalIssuer,
 } from '@secure-api/testing';
@@ -21,6 +22,7 @@ import {
   OpenApiFixture,
   WithoutSecureApiFixture,
 } from './fixtures/openapi-app.fixture.js';
+import { bootMtlsApp, PEERS, type PkiOnDisk, writeTestPki } from './fixtures/mtls-app.fixture.js';
 
 const build = (app: INestApplication): OpenAPIObject =>
   SwaggerModule.createDocument(
@@ -210,6 +212,75 @@ describe.each(ADAPTERS)('OpenAPI security requirements on %s', (adapter) => {
     const error = refusal(() => applySecureApiOpenApi(booted.app, stray));
     expect(error.code).toBe(SecureApiErrorCode.ROUTE_NOT_DECLARED);
     expect(error.message).toContain('  GET /v1/ghost (no controller route has this path)\n');
+  });
+});
+
+describe.each(ADAPTERS)('OpenAPI mutualTLS requirements on %s', (adapter) => {
+  let issuer: LocalIssuer;
+  let disk: PkiOnDisk;
+  let files: TlsOptions;
+
+  const documentOf = async (
+    tls: Partial<TlsOptions>,
+    openapi = '3.1.0',
+  ): Promise<OpenAPIObject> => {
+    const booted = await bootMtlsApp(adapter, {
+      auth: { issuer: issuer.url, audience: issuer.audience, jwksUri: issuer.jwksUri },
+      tls: { ...files, ...tls },
+    });
+    try {
+      const config = new DocumentBuilder().setTitle('mtls').setOpenAPIVersion(openapi).build();
+      return applySecureApiOpenApi(booted.app, SwaggerModule.createDocument(booted.app, config));
+    } finally {
+      await booted.close();
+    }
+  };
+
+  beforeAll(async () => {
+    issuer = await createLocalIssuer();
+    disk = await writeTestPki();
+    files = disk.files;
+  });
+
+  afterAll(async () => {
+    await issuer?.close();
+    await disk?.remove();
+  });
+
+  it("requires the client certificate on every operation with clientCertificate 'require'", async () => {
+    const document = await documentOf({});
+    expect(document.components?.securitySchemes?.mtls).toEqual({
+      type: 'mutualTLS',
+      description: 'TLS client certificate issued by the service CA',
+    });
+    // One requirement object holds both: the token AND the certificate.
+    expect(operation(document, 'get', '/profile').security).toEqual([
+      { oidc: ['profile.read'], mtls: [] },
+    ]);
+    expect(operation(document, 'get', '/public').security).toEqual([{ mtls: [] }]);
+    const result = await new Validator().validate(document as unknown as Record<string, unknown>);
+    expect(result.errors).toBeUndefined();
+  });
+
+  it('names the allowed peers in the scheme', async () => {
+    const document = await documentOf({ allowedPeers: [PEERS.uploader] });
+    expect(document.components?.securitySchemes?.mtls).toEqual({
+      type: 'mutualTLS',
+      description: `TLS client certificate issued by the service CA, for one of: ${PEERS.uploader}`,
+    });
+  });
+
+  it("requires it only where @AllowPeers() does with clientCertificate 'optional'", async () => {
+    const document = await documentOf({ clientCertificate: 'optional' });
+    expect(operation(document, 'get', '/uploads').security).toEqual([{ mtls: [] }]);
+    expect(operation(document, 'get', '/public').security).toEqual([]);
+    expect(operation(document, 'get', '/profile').security).toEqual([{ oidc: ['profile.read'] }]);
+  });
+
+  it('leaves mutualTLS out of an OpenAPI 3.0 document, which has no such scheme type', async () => {
+    const document = await documentOf({}, '3.0.3');
+    expect(document.components?.securitySchemes).not.toHaveProperty('mtls');
+    expect(operation(document, 'get', '/profile').security).toEqual([{ oidc: ['profile.read'] }]);
   });
 });
 
