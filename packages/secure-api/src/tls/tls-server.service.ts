@@ -128,7 +128,8 @@ export class TlsServerService
 
   /**
    * Reads the files again and, when they load, makes them the server's for new handshakes;
-   * open connections keep theirs. When they do not, the old ones stay and the error is logged.
+   * open connections keep theirs. Session tickets issued before are void (a fresh ticket key),
+   * so that a changed CA or CRL applies to every new connection. When they do not, the old ones stay and the error is logged.
    * Called by the watcher; callable by hand (on `SIGHUP`, say).
    *
    * @returns whether the new files are in use
@@ -140,6 +141,10 @@ export class TlsServerService
     try {
       const material = loadTlsMaterial(tls);
       server.setSecureContext(secureContextOptions(material));
+      // Node carries the ticket key over to the new context, and a resumed session is not
+      // checked against the CA or CRL again: without a new key, a client revoked by this very
+      // rotation would go on resuming its old session until the next scheduled key change.
+      server.setTicketKeys(randomBytes(48));
       this.current = {
         certificateFingerprint: material.certificate.fingerprint256,
         certificateExpiresAt: material.certificate.validToDate,
