@@ -105,3 +105,48 @@ export { AllowPeers, AllowPeersMetadata } from './tls/allow-peers.decorator.js';
 export { CurrentPeer } from './tls/current-peer.decorator.js';
 export { PeerGuard } from './tls/peer.guard.js';
 export { TlsServerService, type TlsStatus } from './tls/tls-server.service.js';
+export {
+  SecureHttpClient,
+  type HttpClientCircuitEvent,
+  type HttpClientRequest,
+  type HttpClientRequestOptions,
+  type HttpClientResponse,
+  type HttpClientRetryEvent,
+  type SecureHttpClientEvents,
+} from './http-client/secure-http-client.js';
+export {
+  provideSecureHttpClient,
+  type SecureHttpClientFactoryOptions,
+} from './http-client/secure-http-client.provider.js';
+export {
+  resolveHttpClientOptions,
+  type HttpClientCircuitBreakerOptions,
+  type HttpClientCredentialsOptions,
+  type HttpClientRetryOptions,
+  type HttpClientTlsOptions,
+  type ResolvedHttpClientOptions,
+  type SecureHttpClientOptions,
+} from './http-client/http-client-options.js';
+export {
+  CircuitOpenError,
+  HttpClientAbortedError,
+  HttpClientConnectError,
+  HttpClientError,
+  HttpClientNetworkError,
+  HttpClientTimeoutError,
+  HttpClientUrlRefusedError,
+  ResponseTooLargeError,
+  TokenRequestFailedError,
+  UpstreamClientError,
+  UpstreamHttpError,
+  UpstreamServerError,
+  type HttpClientAbortReason,
+  type HttpClientTimeoutPhase,
+  type OutboundTarget,
+  type TokenFailureDetails,
+  type UpstreamResponseDetails,
+} from './http-client/http-client.errors.js';
+export { ClientTlsError, type ClientTlsStatus } from './http-client/client-tls.js';
+export { type CircuitStateName } from './http-client/origin-breaker.registry.js';
+export { type QueryParameters, type QueryValue } from './http-client/request-target.js';
+export { parseRetryAfter } from './http-client/retry-after.js';

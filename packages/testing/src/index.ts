@@ -10,11 +10,13 @@ export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http-
 export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './jwt-signing.js';
 export {
   createLocalIssuer,
+  type IssuerClient,
   type IssuerKey,
   type JwksBehaviour,
   type LocalIssuer,
   type LocalIssuerOptions,
   type MintOptions,
+  type TokenRequestRecord,
 } from './local-issuer.js';
 export { createLogCapture, type CapturedLog, type LogCapture } from './log-capture.js';
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';

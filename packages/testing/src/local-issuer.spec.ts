@@ -471,3 +471,264 @@ describe('LocalIssuer discovery', () => {
     },
   );
 });
+
+describe('LocalIssuer token endpoint (client credentials)', () => {
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const secret = 'p@ss:word+/ é';
+  let issuer: LocalIssuer;
+
+  /** RFC 6749 §2.3.1: each part form-urlencoded, then joined and base64-encoded. */
+  function basic(clientId: string, clientSecret: string): string {
+    const encode = (value: string): string => new URLSearchParams({ v: value }).toString().slice(2);
+    return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+  }
+
+  function postToken(
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): ReturnType<typeof httpRequest> {
+    return httpRequest(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: { ...FORM, ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+  }
+
+  beforeEach(async () => {
+    issuer = await createLocalIssuer({
+      algorithms: ['RS256'],
+      clients: [
+        { clientId: 'svc-a', clientSecret: secret, scopes: ['images:read', 'images:write'] },
+      ],
+    });
+  });
+
+  afterEach(async () => {
+    await issuer.close();
+  });
+
+  it('is advertised in the discovery document', async () => {
+    expect(issuer.tokenEndpoint).toBe(`${issuer.url}/token`);
+    expect((await httpRequest(issuer.discoveryUri)).json()).toMatchObject({
+      token_endpoint: issuer.tokenEndpoint,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['client_credentials'],
+    });
+  });
+
+  it('issues a signed Bearer token to client_secret_basic, with no-store', async () => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+    const res = await postToken(
+      { grant_type: 'client_credentials' },
+      { authorization: basic('svc-a', secret) },
+    );
+
+    expect(res.status).toBe(200);
+    expect(res.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+    });
+    const body = res.json<Record<string, unknown>>();
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'images:read images:write',
+    });
+    const token = String(body['access_token']);
+    expect(verifyWithJwk(token, issuer.key('RS256').publicJwk, 'RS256')).toBe(true);
+    expect(decode(token).payload).toMatchObject({
+      iss: issuer.url,
+      sub: 'svc-a',
+      client_id: 'svc-a',
+      aud: issuer.audience,
+      scope: 'images:read images:write',
+      exp: NOW + 300,
+    });
+    expect(issuer.tokenRequests).toBe(1);
+    expect(issuer.tokenRequestLog).toEqual([
+      {
+        method: 'POST',
+        clientId: 'svc-a',
+        authMethod: 'client_secret_basic',
+        grantType: 'client_credentials',
+        scope: undefined,
+        status: 200,
+        error: undefined,
+      },
+    ]);
+    expect(JSON.stringify(issuer.tokenRequestLog)).not.toContain('word');
+  });
+
+  it('accepts client_secret_post, grants a requested subset and sets aud from resource', async () => {
+    const res = await postToken({
+      grant_type: 'client_credentials',
+      client_id: 'svc-a',
+      client_secret: secret,
+      scope: 'images:read',
+      resource: 'https://images.internal',
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ scope: 'images:read' });
+    expect(decode(res.json<{ access_token: string }>().access_token).payload).toMatchObject({
+      scope: 'images:read',
+      aud: 'https://images.internal',
+    });
+    expect(issuer.tokenRequestLog[0]).toMatchObject({
+      authMethod: 'client_secret_post',
+      scope: 'images:read',
+    });
+  });
+
+  it.each([
+    [
+      'a wrong secret (Basic), with a challenge',
+      { grant_type: 'client_credentials' },
+      { authorization: basic('svc-a', 'nope') },
+      401,
+      'invalid_client',
+    ],
+    [
+      'an unknown client (post)',
+      { grant_type: 'client_credentials', client_id: 'who', client_secret: secret },
+      {},
+      401,
+      'invalid_client',
+    ],
+    ['no client authentication', { grant_type: 'client_credentials' }, {}, 401, 'invalid_client'],
+    [
+      'malformed Basic credentials',
+      { grant_type: 'client_credentials' },
+      { authorization: 'Basic !!!' },
+      401,
+      'invalid_client',
+    ],
+    [
+      'two authentication methods',
+      { grant_type: 'client_credentials', client_secret: secret },
+      { authorization: basic('svc-a', secret) },
+      400,
+      'invalid_request',
+    ],
+    [
+      'a missing grant_type',
+      { client_id: 'svc-a', client_secret: secret },
+      {},
+      400,
+      'invalid_request',
+    ],
+    [
+      'another grant type',
+      { grant_type: 'password', client_id: 'svc-a', client_secret: secret },
+      {},
+      400,
+      'unsupported_grant_type',
+    ],
+    [
+      'a scope the client does not hold',
+      { grant_type: 'client_credentials', scope: 'images:read admin' },
+      { authorization: basic('svc-a', secret) },
+      400,
+      'invalid_scope',
+    ],
+    [
+      'an empty scope',
+      { grant_type: 'client_credentials', scope: '' },
+      { authorization: basic('svc-a', secret) },
+      400,
+      'invalid_scope',
+    ],
+    [
+      'a resource that is not an absolute URI',
+      { grant_type: 'client_credentials', resource: 'images' },
+      { authorization: basic('svc-a', secret) },
+      400,
+      'invalid_target',
+    ],
+  ])('refuses %s (RFC 6749 §5.2)', async (_name, form, headers, status, error) => {
+    const res = await postToken(form, headers);
+
+    expect(res.status).toBe(status);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.json()).toEqual({ error, error_description: expect.any(String) });
+    expect(res.headers['www-authenticate']).toBe(
+      'authorization' in headers && status === 401 ? 'Basic realm="local-issuer"' : undefined,
+    );
+    expect(issuer.tokenRequestLog).toEqual([expect.objectContaining({ status, error })]);
+  });
+
+  it('refuses other methods, other media types and repeated parameters', async () => {
+    const get = await httpRequest(issuer.tokenEndpoint);
+    expect([get.status, get.headers['allow'], get.json()]).toEqual([
+      405,
+      'POST',
+      expect.objectContaining({ error: 'invalid_request' }),
+    ]);
+    const json = await httpRequest(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic('svc-a', secret) },
+      body: JSON.stringify({ grant_type: 'client_credentials' }),
+    });
+    expect([json.status, json.json()]).toEqual([
+      400,
+      expect.objectContaining({ error: 'invalid_request' }),
+    ]);
+    const twice = await httpRequest(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic('svc-a', secret) },
+      body: 'grant_type=client_credentials&scope=images:read&scope=images:write',
+    });
+    expect([twice.status, twice.json()]).toEqual([
+      400,
+      { error: 'invalid_request', error_description: 'the parameter "scope" is repeated' },
+    ]);
+    expect(issuer.tokenRequests).toBe(3);
+  });
+
+  it('uses setTokenExpiresIn(), a client of its own, and resets counts', async () => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+    issuer.setTokenExpiresIn(30);
+    issuer.registerClient({ clientId: 'svc-b', clientSecret: 'b', expiresInSeconds: 7 });
+
+    const a = await postToken(
+      { grant_type: 'client_credentials' },
+      { authorization: basic('svc-a', secret) },
+    );
+    const b = await postToken(
+      { grant_type: 'client_credentials' },
+      { authorization: basic('svc-b', 'b') },
+    );
+
+    expect(a.json()).toMatchObject({ expires_in: 30 });
+    expect(decode(a.json<{ access_token: string }>().access_token).payload['exp']).toBe(NOW + 30);
+    // No scopes registered: none granted, and no scope member.
+    expect(b.json()).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 7,
+    });
+    expect(issuer.tokenRequests).toBe(2);
+    issuer.resetCounts();
+    expect([issuer.tokenRequests, issuer.tokenRequestLog]).toEqual([0, []]);
+  });
+
+  it('refuses invalid clients and lifetimes', async () => {
+    expect(() => issuer.registerClient({ clientId: '', clientSecret: 'x' })).toThrow(
+      '"registerClient(client).clientId" must be a non-empty string',
+    );
+    expect(() =>
+      issuer.registerClient({ clientId: 'x', clientSecret: 'x', scopes: ['a b'] }),
+    ).toThrow('"registerClient(client).scopes[0]" must be an RFC 6749 scope token');
+    expect(() => issuer.setTokenExpiresIn(0)).toThrow(
+      'setTokenExpiresIn: "seconds" must be a positive integer (seconds)',
+    );
+    await expect(createLocalIssuer({ tokenExpiresInSeconds: 1.5 })).rejects.toThrow(
+      '"tokenExpiresInSeconds" must be a positive integer (seconds)',
+    );
+    await expect(
+      createLocalIssuer({ clients: [{ clientId: 'x', clientSecret: '' }] }),
+    ).rejects.toThrow('"clients[0].clientSecret" must be a non-empty string');
+  });
+});

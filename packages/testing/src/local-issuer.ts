@@ -2,6 +2,7 @@ import {
   createHash,
   generateKeyPairSync,
   randomUUID,
+  timingSafeEqual,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
@@ -54,6 +55,53 @@ export interface LocalIssuerOptions {
    * @default '127.0.0.1'
    */
   host?: string;
+  /**
+   * OAuth clients the token endpoint knows from the start; see {@link LocalIssuer.registerClient}.
+   * @default []
+   */
+  clients?: IssuerClient[];
+  /**
+   * `expires_in` (and token lifetime) of tokens issued at the token endpoint, for clients
+   * without their own `expiresInSeconds`. Changeable with `setTokenExpiresIn()`.
+   * @default 300
+   */
+  tokenExpiresInSeconds?: number;
+}
+
+/** An OAuth 2.0 client of the token endpoint (RFC 6749 §2). */
+export interface IssuerClient {
+  /** `client_id`; becomes the `sub` and `client_id` claims of its tokens. */
+  readonly clientId: string;
+  /** The secret, checked for `client_secret_basic` and `client_secret_post`. */
+  readonly clientSecret: string;
+  /**
+   * Scopes the client may ask for; a request without `scope` is granted all of them.
+   * @default []
+   */
+  readonly scopes?: readonly string[];
+  /**
+   * `expires_in` of this client's tokens.
+   * @default the issuer's `tokenExpiresInSeconds`
+   */
+  readonly expiresInSeconds?: number;
+}
+
+/** One request to the token endpoint, as {@link LocalIssuer.tokenRequestLog} records it. */
+export interface TokenRequestRecord {
+  /** The method used; only `POST` is served. */
+  readonly method: string;
+  /** The authenticated (or claimed) client id, if any. */
+  readonly clientId: string | undefined;
+  /** How the client authenticated, if it tried. */
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | undefined;
+  /** `grant_type` as sent. */
+  readonly grantType: string | undefined;
+  /** `scope` as sent. */
+  readonly scope: string | undefined;
+  /** The status answered: 200, or the error's. */
+  readonly status: number;
+  /** The RFC 6749 §5.2 `error` code answered, if any. */
+  readonly error: string | undefined;
 }
 
 /** Options of {@link LocalIssuer.mint}. Shortcuts apply first, then `scope`, then `claims`. */
@@ -118,6 +166,12 @@ export interface LocalIssuer {
   readonly jwksUri: string;
   /** `${url}/.well-known/openid-configuration` */
   readonly discoveryUri: string;
+  /**
+   * `${url}/token`: the client credentials grant (RFC 6749 §4.4) for registered clients, with
+   * `client_secret_basic` or `client_secret_post`; answers `{ access_token, token_type: 'Bearer',
+   * expires_in, scope }` with a token from `mint()`, or an RFC 6749 §5.2 error.
+   */
+  readonly tokenEndpoint: string;
   /** Default `aud` of minted tokens. */
   readonly audience: string;
   /** The TCP port the issuer listens on. */
@@ -184,7 +238,19 @@ export interface LocalIssuer {
   readonly jwksRequests: number;
   /** GET requests served at both discovery endpoints since start or `resetCounts()`. */
   readonly discoveryRequests: number;
-  /** Sets `jwksRequests` and `discoveryRequests` back to 0. */
+  /**
+   * Adds (or replaces, by `clientId`) a client of the token endpoint.
+   * @example
+   * issuer.registerClient({ clientId: 'svc', clientSecret: 's3cret', scopes: ['images:read'] });
+   */
+  registerClient(client: IssuerClient): void;
+  /** Sets `expires_in` of the tokens issued from now on to clients without their own. */
+  setTokenExpiresIn(seconds: number): void;
+  /** Requests to the token endpoint (any method, any outcome) since start or `resetCounts()`. */
+  readonly tokenRequests: number;
+  /** Those requests, oldest first; never the secret. */
+  readonly tokenRequestLog: readonly TokenRequestRecord[];
+  /** Sets `jwksRequests`, `discoveryRequests` and `tokenRequests` back to 0 and clears `tokenRequestLog`. */
   resetCounts(): void;
   /** Closes the server and every open socket, hanging requests included. Safe to call twice. */
   close(): Promise<void>;
@@ -199,7 +265,38 @@ interface ResolvedIssuerOptions {
   readonly audience: string;
   readonly path: string;
   readonly host: string;
+  readonly clients: readonly IssuerClient[];
+  readonly tokenExpiresInSeconds: number;
 }
+
+/** A token endpoint request being answered; `status` and `error` come with the reply. */
+type TokenDraft = {
+  -readonly [K in Exclude<keyof TokenRequestRecord, 'status' | 'error'>]: TokenRequestRecord[K];
+};
+
+/** What the token endpoint answers. */
+interface TokenReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const BASIC_CHALLENGE = Object.freeze({ 'www-authenticate': 'Basic realm="local-issuer"' });
+
+/** An RFC 6749 §5.2 error reply. */
+function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Readonly<Record<string, string>> = {},
+): TokenReply {
+  return { status, body: { error, error_description: description }, headers };
+}
+
+/** Largest token request body read; RFC 6749 requests are a few hundred bytes. */
+const MAX_TOKEN_BODY = 16 * 1024;
+// RFC 6749 §3.3 scope-token.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
  * Starts a {@link LocalIssuer} on a free loopback port.
@@ -235,6 +332,8 @@ function resolveOptions(options: LocalIssuerOptions): ResolvedIssuerOptions {
     audience = 'https://api.test.local',
     path = '',
     host = '127.0.0.1',
+    clients = [],
+    tokenExpiresInSeconds = 300,
   } = options;
   algorithms.forEach((alg, index) => {
     if (!isSigningAlgorithm(alg)) {
@@ -257,7 +356,45 @@ function resolveOptions(options: LocalIssuerOptions): ResolvedIssuerOptions {
   if (typeof host !== 'string' || host === '') {
     throw new TypeError('"host" must be a non-empty string such as "127.0.0.1" or "::1"');
   }
-  return Object.freeze({ algorithms: Object.freeze([...algorithms]), audience, path, host });
+  if (!Array.isArray(clients)) {
+    throw new TypeError('"clients" must be an array of { clientId, clientSecret, scopes }');
+  }
+  clients.forEach((client, index) => checkClient(client, `clients[${index}]`));
+  checkExpiresIn(tokenExpiresInSeconds, '"tokenExpiresInSeconds"');
+  return Object.freeze({
+    algorithms: Object.freeze([...algorithms]),
+    audience,
+    path,
+    host,
+    clients: Object.freeze([...clients]),
+    tokenExpiresInSeconds,
+  });
+}
+
+function checkExpiresIn(seconds: unknown, name: string): void {
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0) {
+    throw new TypeError(`${name} must be a positive integer (seconds)`);
+  }
+}
+
+function checkClient(client: IssuerClient, where: string): void {
+  if (typeof client !== 'object' || client === null) {
+    throw new TypeError(`"${where}" must be { clientId, clientSecret, scopes? }`);
+  }
+  if (typeof client.clientId !== 'string' || client.clientId === '') {
+    throw new TypeError(`"${where}.clientId" must be a non-empty string`);
+  }
+  if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
+    throw new TypeError(`"${where}.clientSecret" must be a non-empty string`);
+  }
+  (client.scopes ?? []).forEach((scope, index) => {
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) {
+      throw new TypeError(`"${where}.scopes[${index}]" must be an RFC 6749 scope token`);
+    }
+  });
+  if (client.expiresInSeconds !== undefined) {
+    checkExpiresIn(client.expiresInSeconds, `"${where}.expiresInSeconds"`);
+  }
 }
 
 function generateIssuerKey(alg: SigningAlgorithm, modulusLength = 2048, kid?: string): IssuerKey {
@@ -325,11 +462,17 @@ class LocalIssuerServer implements LocalIssuer {
   readonly url: string;
   readonly jwksUri: string;
   readonly discoveryUri: string;
+  readonly tokenEndpoint: string;
   readonly audience: string;
   readonly port: number;
 
   #jwksRequests = 0;
   #discoveryRequests = 0;
+  #tokenRequests = 0;
+  #tokenExpiresInSeconds: number;
+  readonly #tokenLog: TokenRequestRecord[] = [];
+  readonly #clients = new Map<string, IssuerClient>();
+  readonly #tokenPath: string;
   #mode: JwksBehaviour['mode'] = 'ok';
   #closing: Promise<void> | undefined;
   readonly #server: Server;
@@ -351,6 +494,10 @@ class LocalIssuerServer implements LocalIssuer {
     this.url = `http://${host}:${port}${options.path}`;
     this.jwksUri = `${this.url}/jwks`;
     this.discoveryUri = `${this.url}/.well-known/openid-configuration`;
+    this.tokenEndpoint = `${this.url}/token`;
+    this.#tokenPath = `${options.path}/token`;
+    this.#tokenExpiresInSeconds = options.tokenExpiresInSeconds;
+    for (const client of options.clients) this.#clients.set(client.clientId, client);
     for (const key of initialKeys) {
       this.#current.set(key.alg, key);
       this.#published.push(key);
@@ -362,6 +509,10 @@ class LocalIssuerServer implements LocalIssuer {
       [`${options.path}/.well-known/oauth-authorization-server`, discovery],
     ]);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (pathOf(req) === this.#tokenPath) {
+        this.#serveToken(req, res);
+        return;
+      }
       const route = req.method === 'GET' ? this.#routes.get(pathOf(req)) : undefined;
       if (route) {
         route(res);
@@ -377,6 +528,24 @@ class LocalIssuerServer implements LocalIssuer {
 
   get discoveryRequests(): number {
     return this.#discoveryRequests;
+  }
+
+  get tokenRequests(): number {
+    return this.#tokenRequests;
+  }
+
+  get tokenRequestLog(): readonly TokenRequestRecord[] {
+    return Object.freeze([...this.#tokenLog]);
+  }
+
+  registerClient(client: IssuerClient): void {
+    checkClient(client, 'registerClient(client)');
+    this.#clients.set(client.clientId, Object.freeze({ ...client }));
+  }
+
+  setTokenExpiresIn(seconds: number): void {
+    checkExpiresIn(seconds, 'setTokenExpiresIn: "seconds"');
+    this.#tokenExpiresInSeconds = seconds;
   }
 
   get publishedKeys(): readonly IssuerKey[] {
@@ -553,6 +722,8 @@ class LocalIssuerServer implements LocalIssuer {
   resetCounts(): void {
     this.#jwksRequests = 0;
     this.#discoveryRequests = 0;
+    this.#tokenRequests = 0;
+    this.#tokenLog.length = 0;
   }
 
   close(): Promise<void> {
@@ -591,14 +762,169 @@ class LocalIssuerServer implements LocalIssuer {
     sendJson(res, 200, {
       issuer: this.url,
       jwks_uri: this.jwksUri,
-      // Required members of OpenID Discovery §3 and RFC 8414 §2; not served, as tokens are
-      // minted in-process.
+      // Required by OpenID Discovery §3; not served (tokens for users are minted in-process).
       authorization_endpoint: `${this.url}/authorize`,
-      token_endpoint: `${this.url}/token`,
+      token_endpoint: this.tokenEndpoint,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['client_credentials'],
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [...this.#current.keys()],
     });
+  }
+
+  #serveToken(req: IncomingMessage, res: ServerResponse): void {
+    this.#tokenRequests += 1;
+    const draft: TokenDraft = {
+      method: req.method ?? '',
+      clientId: undefined,
+      authMethod: undefined,
+      grantType: undefined,
+      scope: undefined,
+    };
+    const send = (reply: TokenReply): void => {
+      const error = reply.body['error'];
+      this.#tokenLog.push(
+        Object.freeze({
+          ...draft,
+          status: reply.status,
+          error: typeof error === 'string' ? error : undefined,
+        }),
+      );
+      // RFC 6749 §5.1 and §5.2: token responses, errors included, are not to be cached.
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        pragma: 'no-cache',
+        ...reply.headers,
+      });
+      res.end(JSON.stringify(reply.body));
+    };
+    if (req.method !== 'POST') {
+      req.resume();
+      send(
+        oauthError(405, 'invalid_request', 'the token endpoint accepts POST only', {
+          allow: 'POST',
+        }),
+      );
+      return;
+    }
+    readRequestBody(req, MAX_TOKEN_BODY).then(
+      (body) =>
+        send(
+          body === undefined
+            ? oauthError(413, 'invalid_request', `the body is larger than ${MAX_TOKEN_BODY} bytes`)
+            : this.#grant(req, body, draft),
+        ),
+      () => res.destroy(),
+    );
+  }
+
+  /** RFC 6749 §4.4.2-§4.4.3, client authentication per §2.3.1. */
+  #grant(req: IncomingMessage, body: string, draft: TokenDraft): TokenReply {
+    const mediaType = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+    if (mediaType !== 'application/x-www-form-urlencoded') {
+      return oauthError(
+        400,
+        'invalid_request',
+        'the body must be application/x-www-form-urlencoded',
+      );
+    }
+    const form = new URLSearchParams(body);
+    const names = [...form.keys()];
+    // RFC 6749 §3.2: parameters MUST NOT be included more than once.
+    const repeated = names.find((name, index) => names.indexOf(name) !== index);
+    if (repeated !== undefined) {
+      return oauthError(400, 'invalid_request', `the parameter "${repeated}" is repeated`);
+    }
+    draft.grantType = form.get('grant_type') ?? undefined;
+    draft.scope = form.get('scope') ?? undefined;
+
+    const authorization = req.headers.authorization;
+    const postedId = form.get('client_id') ?? undefined;
+    const postedSecret = form.get('client_secret') ?? undefined;
+    if (authorization !== undefined && postedSecret !== undefined) {
+      // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
+      return oauthError(400, 'invalid_request', 'more than one client authentication method');
+    }
+    let credentials: { clientId: string | undefined; secret: string | undefined } = {
+      clientId: postedId,
+      secret: postedSecret,
+    };
+    if (authorization !== undefined) {
+      draft.authMethod = 'client_secret_basic';
+      const basic = parseBasic(authorization);
+      if (basic === undefined) {
+        return oauthError(401, 'invalid_client', 'malformed Basic credentials', BASIC_CHALLENGE);
+      }
+      if (postedId !== undefined && postedId !== basic.clientId) {
+        return oauthError(
+          400,
+          'invalid_request',
+          'client_id differs from the authenticated client',
+        );
+      }
+      credentials = basic;
+    } else if (postedSecret !== undefined) {
+      draft.authMethod = 'client_secret_post';
+    }
+    draft.clientId = credentials.clientId;
+    const client =
+      credentials.clientId === undefined ? undefined : this.#clients.get(credentials.clientId);
+    if (
+      client === undefined ||
+      credentials.secret === undefined ||
+      !sameSecret(credentials.secret, client.clientSecret)
+    ) {
+      // RFC 6749 §5.2: 401, with a challenge when the client used the Authorization header.
+      return oauthError(
+        401,
+        'invalid_client',
+        'client authentication failed',
+        draft.authMethod === 'client_secret_basic' ? BASIC_CHALLENGE : {},
+      );
+    }
+    const grantType = form.get('grant_type');
+    if (grantType === null) return oauthError(400, 'invalid_request', 'grant_type is missing');
+    if (grantType !== 'client_credentials') {
+      return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
+    }
+    const allowed = client.scopes ?? [];
+    const asked = form.get('scope');
+    let granted: readonly string[] = allowed;
+    if (asked !== null) {
+      const scopes = asked.split(' ');
+      const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope) || !allowed.includes(scope));
+      if (bad !== undefined) {
+        return oauthError(
+          400,
+          'invalid_scope',
+          `the scope "${bad}" is not allowed for this client`,
+        );
+      }
+      granted = [...new Set(scopes)];
+    }
+    const resource = form.get('resource') ?? form.get('audience');
+    if (resource !== null && !URL.canParse(resource)) {
+      // RFC 8707 §2: an absolute URI.
+      return oauthError(400, 'invalid_target', 'resource must be an absolute URI');
+    }
+    const expiresIn = client.expiresInSeconds ?? this.#tokenExpiresInSeconds;
+    const accessToken = this.mint({
+      subject: client.clientId,
+      expiresInSeconds: expiresIn,
+      ...(granted.length > 0 ? { scope: [...granted] } : {}),
+      claims: { client_id: client.clientId, ...(resource === null ? {} : { aud: resource }) },
+    });
+    return {
+      status: 200,
+      body: {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: expiresIn,
+        ...(granted.length > 0 ? { scope: granted.join(' ') } : {}),
+      },
+    };
   }
 }
 
@@ -640,4 +966,47 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 function removeWhere<T>(items: T[], predicate: (item: T) => boolean): void {
   const kept = items.filter((item) => !predicate(item));
   items.splice(0, items.length, ...kept);
+}
+
+/** The body as text, or `undefined` when it is larger than `limit` bytes. */
+function readRequestBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * RFC 6749 §2.3.1: `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, each part
+ * form-urlencoded before the join.
+ */
+function parseBasic(header: string): { clientId: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return undefined;
+  try {
+    const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));
+    return {
+      clientId: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compares secrets in constant time (over their digests, so lengths do not leak either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -102,6 +102,54 @@ export const SecureApiErrorCode = {
    * certificate, or the certificate or CRL has expired. The message names the file.
    */
   TLS_CONFIG_INVALID: 'ERR_SECURE_API_TLS_CONFIG_INVALID',
+
+  /**
+   * Outbound (`SecureHttpClient`): no connection (TCP connect plus TLS handshake) within
+   * `connectTimeoutMs`. The request was not sent.
+   */
+  HTTP_CLIENT_CONNECT_TIMEOUT: 'ERR_SECURE_API_HTTP_CLIENT_CONNECT_TIMEOUT',
+  /**
+   * Outbound: the response (headers and whole body) was not complete within `responseTimeoutMs`
+   * of the attempt's start. The upstream may have processed the request.
+   */
+  HTTP_CLIENT_RESPONSE_TIMEOUT: 'ERR_SECURE_API_HTTP_CLIENT_RESPONSE_TIMEOUT',
+  /**
+   * Outbound: the connection could not be established (refused, DNS failure, TLS handshake or
+   * server certificate verification failed). The request was not sent.
+   */
+  HTTP_CLIENT_CONNECT_FAILED: 'ERR_SECURE_API_HTTP_CLIENT_CONNECT_FAILED',
+  /**
+   * Outbound: the connection broke after it was established (reset, closed by the upstream, or
+   * an unparsable response). The upstream may have processed the request.
+   */
+  HTTP_CLIENT_NETWORK_ERROR: 'ERR_SECURE_API_HTTP_CLIENT_NETWORK_ERROR',
+  /**
+   * Outbound: the URL was refused before any traffic: its origin is not in `allowedOrigins`, it
+   * is not `https:` (without `allowInsecureHttp`), it carries credentials, or a `path` escapes
+   * `baseUrl`.
+   */
+  HTTP_CLIENT_URL_REFUSED: 'ERR_SECURE_API_HTTP_CLIENT_URL_REFUSED',
+  /** Outbound: the caller's `signal` aborted the request, or the client was closed. */
+  HTTP_CLIENT_ABORTED: 'ERR_SECURE_API_HTTP_CLIENT_ABORTED',
+  /** Outbound: the upstream answered 4xx; `status` says which, `retryAfterMs` any `Retry-After`. */
+  UPSTREAM_CLIENT_ERROR: 'ERR_SECURE_API_UPSTREAM_CLIENT_ERROR',
+  /** Outbound: the upstream answered 5xx; `status` says which, `retryAfterMs` any `Retry-After`. */
+  UPSTREAM_SERVER_ERROR: 'ERR_SECURE_API_UPSTREAM_SERVER_ERROR',
+  /**
+   * Outbound: the circuit breaker of the upstream's origin is open after consecutive failures;
+   * the request was not sent. `retryAfterMs` says when the breaker lets a trial request through.
+   */
+  CIRCUIT_OPEN: 'ERR_SECURE_API_CIRCUIT_OPEN',
+  /**
+   * Outbound: the response body is larger than `maxResponseBytes` (announced by
+   * `Content-Length`, or counted while streaming); the connection was closed.
+   */
+  RESPONSE_TOO_LARGE: 'ERR_SECURE_API_RESPONSE_TOO_LARGE',
+  /**
+   * Outbound: the OAuth 2.0 client credentials token request failed (the token endpoint was
+   * unreachable, refused the client, or answered something that is not a bearer token).
+   */
+  TOKEN_REQUEST_FAILED: 'ERR_SECURE_API_TOKEN_REQUEST_FAILED',
 } as const;
 
 /** One of the {@link SecureApiErrorCode} values. */
