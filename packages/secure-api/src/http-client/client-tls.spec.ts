@@ -126,7 +126,7 @@ describe('loadClientTls()', () => {
     [
       'a CA file holding a leaf certificate',
       () => memory(client, other.cert),
-      'the CA file "httpClient.tls.ca[0]" holds a certificate that is not a CA',
+      'the CA file "httpClient.tls.ca[0]" holds certificate #1, which is not a CA certificate',
     ],
   ])('refuses %s, naming it', (_name, tls, message) => {
     const error = refusal(tls());

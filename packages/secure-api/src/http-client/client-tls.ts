@@ -1,8 +1,16 @@
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type X509Certificate } from 'node:crypto';
 import { type ConnectionOptions } from 'node:tls';
 import { SecureApiError } from '../errors/secure-api.error.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
+import {
+  assertAuthorities,
+  assertCurrent,
+  assertKeyMatches,
+  certificatesOf,
+  type PemProblem,
+  type PemSource,
+  readPemFile,
+} from '../tls/pem-checks.js';
 import { type ResolvedHttpClientTls } from './http-client-options.js';
 
 /** The client's TLS material, read and checked. */
@@ -25,8 +33,6 @@ export interface ClientTlsStatus {
   readonly loadedAt: Date;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /** Invalid client TLS material: names the file (or option) and its role, never its content. */
 export class ClientTlsError extends SecureApiError {
   constructor(source: string, role: string, problem: string, cause?: unknown) {
@@ -38,69 +44,17 @@ export class ClientTlsError extends SecureApiError {
   }
 }
 
-interface Source {
-  /** `"/etc/tls/tls.crt"` or `"httpClient.tls.cert"`, for messages. */
-  readonly name: string;
-  readonly bytes: Buffer;
-}
-
-function fromFile(file: string, role: string): Source {
-  const name = `"${file}"`;
-  try {
-    return { name, bytes: readFileSync(file) };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new ClientTlsError(
-      name,
-      role,
-      code === 'ENOENT' ? 'does not exist' : `cannot be read (${String(code)})`,
-      error,
-    );
-  }
-}
+const fail: PemProblem = (origin, role, problem, cause) =>
+  new ClientTlsError(origin.name, role, problem, cause);
 
 function source(
   file: string | undefined,
   memory: Buffer | undefined,
   option: string,
   role: string,
-): Source | undefined {
-  if (file !== undefined) return fromFile(file, role);
+): PemSource | undefined {
+  if (file !== undefined) return readPemFile(file, role, fail);
   return memory === undefined ? undefined : { name: `"httpClient.tls.${option}"`, bytes: memory };
-}
-
-function certificatesOf(from: Source, role: string): X509Certificate[] {
-  const blocks = from.bytes.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new ClientTlsError(from.name, role, 'holds no PEM certificate');
-  return blocks.map((block, index) => {
-    try {
-      return new X509Certificate(block);
-    } catch (error) {
-      throw new ClientTlsError(
-        from.name,
-        role,
-        `holds an unreadable certificate (#${index + 1})`,
-        error,
-      );
-    }
-  });
-}
-
-function assertCurrent(certificate: X509Certificate, now: Date, from: Source, role: string): void {
-  if (certificate.validToDate.getTime() <= now.getTime()) {
-    throw new ClientTlsError(
-      from.name,
-      role,
-      `holds a certificate that expired on ${certificate.validToDate.toISOString()}`,
-    );
-  }
-  if (certificate.validFromDate.getTime() > now.getTime()) {
-    throw new ClientTlsError(
-      from.name,
-      role,
-      `holds a certificate that is not valid before ${certificate.validFromDate.toISOString()}`,
-    );
-  }
 }
 
 /**
@@ -118,46 +72,27 @@ export function loadClientTls(
   const keySource = source(tls.keyFile, tls.key, 'key', 'client key');
   let certificate: X509Certificate | undefined;
   if (certSource && keySource) {
-    [certificate] = certificatesOf(certSource, 'client certificate');
-    if (certificate === undefined) {
-      throw new ClientTlsError(certSource.name, 'client certificate', 'holds no PEM certificate');
-    }
-    assertCurrent(certificate, now, certSource, 'client certificate');
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(keySource.bytes);
-    } catch (error) {
-      throw new ClientTlsError(
-        keySource.name,
-        'client key',
-        'is not a readable, unencrypted private key',
-        error,
-      );
-    }
-    if (!certificate.checkPrivateKey(key)) {
-      throw new ClientTlsError(
-        keySource.name,
-        'client key',
-        `does not match the client certificate ${certSource.name}`,
-      );
-    }
+    [certificate] = certificatesOf(certSource, 'client certificate', fail);
+    // certificatesOf() throws when the source holds none, so the leaf is there.
+    const leaf = certificate as X509Certificate;
+    assertCurrent(leaf, now, certSource, 'client certificate', fail);
+    assertKeyMatches(
+      keySource,
+      leaf,
+      certSource.name,
+      { key: 'client key', certificate: 'client certificate' },
+      fail,
+    );
   }
   let ca: Buffer[] | undefined;
   if (tls.caFile !== undefined) {
-    ca = [fromFile(tls.caFile, 'CA file').bytes];
+    ca = [readPemFile(tls.caFile, 'CA file', fail).bytes];
   } else if (tls.ca !== undefined) {
     ca = [...tls.ca];
   }
   ca?.forEach((bytes, index) => {
-    const from: Source = {
-      name: tls.caFile === undefined ? `"httpClient.tls.ca[${index}]"` : `"${tls.caFile}"`,
-      bytes,
-    };
-    for (const authority of certificatesOf(from, 'CA file')) {
-      if (!authority.ca) {
-        throw new ClientTlsError(from.name, 'CA file', 'holds a certificate that is not a CA');
-      }
-    }
+    const name = tls.caFile === undefined ? `"httpClient.tls.ca[${index}]"` : `"${tls.caFile}"`;
+    assertAuthorities({ name, bytes }, undefined, 'CA file', fail);
   });
   return Object.freeze({
     cert: certSource?.bytes,

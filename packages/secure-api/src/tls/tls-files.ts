@@ -1,8 +1,7 @@
 // @peculiar/x509 resolves its services through tsyringe, which needs the metadata polyfill at
 // load time; Nest loads it too, but this module may be the first to need it.
 import 'reflect-metadata';
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type X509Certificate } from 'node:crypto';
 import {
   AuthorityKeyIdentifierExtension,
   SubjectKeyIdentifierExtension,
@@ -11,6 +10,14 @@ import {
 } from '@peculiar/x509';
 import { SecureApiError } from '../errors/secure-api.error.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
+import {
+  assertAuthorities,
+  assertCurrent,
+  assertKeyMatches,
+  certificatesOf,
+  type PemProblem,
+  readPemFile,
+} from './pem-checks.js';
 import { type ResolvedTlsOptions } from './tls-options.js';
 
 /** The server's TLS material, read from its files and checked. */
@@ -26,8 +33,6 @@ export interface TlsMaterial {
 
 /** The file members {@link loadTlsMaterial} reads. */
 export type TlsFiles = Pick<ResolvedTlsOptions, 'certFile' | 'keyFile' | 'caFile' | 'crlFile'>;
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /** The error for one TLS file: it names the file and its role, never its content. */
 export class TlsFileError extends SecureApiError {
@@ -45,58 +50,12 @@ export class TlsFileError extends SecureApiError {
   }
 }
 
-function read(file: string, role: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new TlsFileError(
-      file,
-      role,
-      code === 'ENOENT' ? 'does not exist' : `cannot be read (${String(code)})`,
-      error,
-    );
-  }
-}
-
-function certificatesOf(pem: Buffer, file: string, role: string): X509Certificate[] {
-  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new TlsFileError(file, role, 'holds no PEM certificate');
-  return blocks.map((block, index) => {
-    try {
-      return new X509Certificate(block);
-    } catch (error) {
-      throw new TlsFileError(file, role, `holds an unreadable certificate (#${index + 1})`, error);
-    }
-  });
-}
-
-function assertCurrent(
-  certificate: X509Certificate,
-  now: Date,
-  file: string,
-  role: string,
-  index?: number,
-): void {
-  const which = index === undefined ? 'certificate' : `certificate #${index + 1}`;
-  if (certificate.validToDate.getTime() <= now.getTime()) {
-    throw new TlsFileError(
-      file,
-      role,
-      `holds a ${which} that expired on ${certificate.validToDate.toISOString()}`,
-    );
-  }
-  if (certificate.validFromDate.getTime() > now.getTime()) {
-    throw new TlsFileError(
-      file,
-      role,
-      `holds a ${which} that is not valid before ${certificate.validFromDate.toISOString()}`,
-    );
-  }
-}
+/** The server's files are always files, so the origin's path is there. */
+const fail: PemProblem = (origin, role, problem, cause) =>
+  new TlsFileError(origin.file ?? origin.name, role, problem, cause);
 
 function loadCrl(file: string, cas: readonly X509Certificate[], now: Date): Buffer {
-  const pem = read(file, 'CRL');
+  const pem = readPemFile(file, 'CRL', fail).bytes;
   let crl: X509Crl;
   try {
     crl = new X509Crl(pem.toString('latin1'));
@@ -143,46 +102,15 @@ function issuedBy(crl: X509Crl, ca: X509Certificate): boolean {
  * @throws TlsFileError (`ERR_SECURE_API_TLS_CONFIG_INVALID`) naming the file
  */
 export function loadTlsMaterial(files: TlsFiles, now: Date = new Date()): TlsMaterial {
-  const cert = read(files.certFile, 'certificate');
-  const [certificate] = certificatesOf(cert, files.certFile, 'certificate');
+  const cert = readPemFile(files.certFile, 'certificate', fail);
+  const [certificate] = certificatesOf(cert, 'certificate', fail);
   // certificatesOf() throws when the file holds none, so the leaf is there.
   const leaf = certificate as X509Certificate;
-  assertCurrent(leaf, now, files.certFile, 'certificate');
-  const keyPem = read(files.keyFile, 'key');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch (error) {
-    throw new TlsFileError(
-      files.keyFile,
-      'key',
-      'is not a readable, unencrypted private key',
-      error,
-    );
-  }
-  if (!leaf.checkPrivateKey(key)) {
-    throw new TlsFileError(
-      files.keyFile,
-      'key',
-      `does not match the certificate "${files.certFile}"`,
-    );
-  }
-  let ca: Buffer | undefined;
-  let cas: X509Certificate[] = [];
-  if (files.caFile !== undefined) {
-    ca = read(files.caFile, 'CA file');
-    cas = certificatesOf(ca, files.caFile, 'CA file');
-    cas.forEach((authority, index) => {
-      assertCurrent(authority, now, files.caFile as string, 'CA file', index);
-      if (!authority.ca) {
-        throw new TlsFileError(
-          files.caFile as string,
-          'CA file',
-          `holds certificate #${index + 1}, which is not a CA certificate`,
-        );
-      }
-    });
-  }
+  assertCurrent(leaf, now, cert, 'certificate', fail);
+  const key = readPemFile(files.keyFile, 'key', fail);
+  assertKeyMatches(key, leaf, cert.name, { key: 'key', certificate: 'certificate' }, fail);
+  const ca = files.caFile === undefined ? undefined : readPemFile(files.caFile, 'CA file', fail);
+  const cas = ca === undefined ? [] : assertAuthorities(ca, now, 'CA file', fail);
   const crl = files.crlFile === undefined ? undefined : loadCrl(files.crlFile, cas, now);
-  return { cert, key: keyPem, ca, crl, certificate: leaf };
+  return { cert: cert.bytes, key: key.bytes, ca: ca?.bytes, crl, certificate: leaf };
 }
