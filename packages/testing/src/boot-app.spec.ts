@@ -6,7 +6,7 @@ import {
   type INestApplication,
   type OnModuleInit,
 } from '@nestjs/common';
-import { LOOPBACK_TLS } from '../test/fixtures/loopback-tls.fixture.js';
+import { createTestPki } from './test-pki.js';
 import { ADAPTERS, bootApp, type BootedApp } from './boot-app.js';
 import { httpRequest } from './http-request.js';
 import { createLogCapture } from './log-capture.js';
@@ -83,9 +83,13 @@ describe.each(ADAPTERS)('bootApp() on %s', (adapter) => {
   });
 
   it('serves https with nestOptions.httpsOptions', async () => {
-    booted = await bootApp(HelloModule, { adapter, nestOptions: { httpsOptions: LOOPBACK_TLS } });
+    const { ca, server } = await createTestPki();
+    booted = await bootApp(HelloModule, {
+      adapter,
+      nestOptions: { httpsOptions: { cert: server.cert, key: server.key } },
+    });
     expect(booted.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const res = await httpRequest(`${booted.url}/hello`, { tls: { ca: LOOPBACK_TLS.cert } });
+    const res = await httpRequest(`${booted.url}/hello`, { tls: { ca: ca.cert } });
     expect(res.json()).toEqual({ hello: 'world' });
   });
 

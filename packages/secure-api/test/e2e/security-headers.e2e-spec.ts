@@ -5,12 +5,13 @@ import {
   bootApp,
   type BootedApp,
   createLocalIssuer,
+  createTestPki,
   httpRequest,
   type HttpRequestOptions,
   type HttpResponse,
   type LocalIssuer,
+  type TestPki,
 } from '@secure-api/testing';
-import { LOOPBACK_TLS } from '../../../testing/test/fixtures/loopback-tls.fixture.js';
 import { HEADERS_READ_SCOPE, HeadersFixture } from './fixtures/headers-app.fixture.js';
 
 /** Sent in method-override headers; must never come back in a response. */
@@ -18,7 +19,12 @@ const OVERRIDE_MARKER = 'DELETE-override-marker-7f3a';
 /** Put where only a broken configuration would carry it into a response. */
 const SECRET = 'csp-secret-marker-91c2';
 const ONE_YEAR_SECONDS = 31_536_000;
-const TLS_CLIENT = { ca: LOOPBACK_TLS.cert };
+// A server certificate for localhost, 127.0.0.1 and ::1 from a throw-away CA, made once.
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki();
+});
+const tlsClient = (): HttpRequestOptions['tls'] => ({ ca: pki.ca.cert });
 
 /** The helmet defaults this module relies on, and no `X-Powered-By`. */
 function expectSecurityHeaders(response: HttpResponse): void {
@@ -86,7 +92,12 @@ async function bootHeadersApp(
       auth: { issuer: issuer.url, audience: issuer.audience, jwksUri: issuer.jwksUri },
       ...options,
     }),
-    { adapter, ...(tls ? { nestOptions: { httpsOptions: LOOPBACK_TLS } } : {}) },
+    {
+      adapter,
+      ...(tls
+        ? { nestOptions: { httpsOptions: { cert: pki.server.cert, key: pki.server.key } } }
+        : {}),
+    },
   );
 }
 
@@ -234,7 +245,7 @@ describe.each(ADAPTERS)('security headers over TLS on %s', (adapter) => {
       'sends HSTS for a year with the helmet headers on $name',
       async (scenario) => {
         const response = await httpRequest(`${defaults.url}${scenario.path}`, {
-          tls: TLS_CLIENT,
+          tls: tlsClient(),
           headers: authorizationOf(issuer, scenario),
         });
         expect(response.status).toBe(scenario.status);
@@ -249,7 +260,7 @@ describe.each(ADAPTERS)('security headers over TLS on %s', (adapter) => {
     it('sends HSTS on a refused TRACE', async () => {
       const response = await httpRequest(`${defaults.url}/headers/public`, {
         method: 'TRACE',
-        tls: TLS_CLIENT,
+        tls: tlsClient(),
       });
       expectProblem(response, 405, SecureApiErrorCode.METHOD_NOT_ALLOWED);
       expect(response.headers['strict-transport-security']).toBe(
@@ -272,7 +283,7 @@ describe.each(ADAPTERS)('security headers over TLS on %s', (adapter) => {
       },
       true,
     );
-    const response = await httpRequest(`${booted.url}/headers/public`, { tls: TLS_CLIENT });
+    const response = await httpRequest(`${booted.url}/headers/public`, { tls: tlsClient() });
     expect(response.status).toBe(200);
     expect(response.headers['strict-transport-security']).toBe('max-age=600');
     expect(response.headers['x-frame-options']).toBe('DENY');
@@ -287,7 +298,7 @@ describe.each(ADAPTERS)('security headers over TLS on %s', (adapter) => {
       { headers: { helmet: { strictTransportSecurity: false } } },
       true,
     );
-    const response = await httpRequest(`${booted.url}/headers/public`, { tls: TLS_CLIENT });
+    const response = await httpRequest(`${booted.url}/headers/public`, { tls: tlsClient() });
     expect(response.status).toBe(200);
     expect(response.headers['strict-transport-security']).toBeUndefined();
     expect(response.headers['x-content-type-options']).toBe('nosniff');
