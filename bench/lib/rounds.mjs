@@ -9,12 +9,12 @@ import { compare, failures, round, summarise } from './stats.mjs';
 const ROUND_GRACE_MS = 20_000;
 
 /**
- * One round of `config.seconds` s at `config.connections` connections against
- * `server.url + request.path`. `request`: `{ path, method?, headers?, body? }` (body a string,
- * sent on every request). Returns req/s, latencies, status counts and the CPU, in cores, of
- * the server, of this process (the load generator) and of the rest of the machine.
+ * Runs `run()`, one round of load against `server` from this process, and measures meanwhile the
+ * CPU, in cores, of the server (over IPC), of this process (the load generator) and of the rest
+ * of the machine (from /proc/stat). Resolves to `{ result, wallMicros, cpuCores }`, `result`
+ * being what `run()` resolved to.
  */
-export async function measureRound(server, request, config) {
+export async function withCpuCores(server, run) {
   if (server.child.exitCode !== null || server.child.signalCode !== null) {
     throw new Error(
       `the server is not running (it exited with ${server.child.signalCode ?? server.child.exitCode})`,
@@ -24,24 +24,7 @@ export async function measureRound(server, request, config) {
   const machineBefore = machineCpuMicros();
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
-  const instance = autocannon({
-    url: `${server.url}${request.path}`,
-    connections: config.connections,
-    pipelining: config.pipelining,
-    duration: config.seconds,
-    headers: request.headers ?? {},
-    ...(request.method === undefined ? {} : { method: request.method }),
-    ...(request.body === undefined ? {} : { body: request.body }),
-  });
-  trackRound(instance);
-  const watchdog = setTimeout(() => instance.stop(), config.seconds * 1000 + ROUND_GRACE_MS);
-  let result;
-  try {
-    result = await instance;
-  } finally {
-    clearTimeout(watchdog);
-    trackRound(undefined);
-  }
+  const result = await run();
   const wallMicros = Number(process.hrtime.bigint() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const machineAfter = machineCpuMicros();
@@ -56,6 +39,48 @@ export async function measureRound(server, request, config) {
       ? null
       : Math.max(0, (machineAfter - machineBefore) / wallMicros - loadGeneratorCores - serverCores);
   return {
+    result,
+    wallMicros,
+    // In cores. Server near 1 and load generator well below means the server was the
+    // bottleneck, as it should be; `other` is what the rest of the machine used meanwhile.
+    cpuCores: {
+      server: serverCores === null ? null : round(serverCores, 2),
+      loadGenerator: round(loadGeneratorCores, 2),
+      other: otherCores === null ? null : round(otherCores, 2),
+    },
+  };
+}
+
+/**
+ * One round of `config.seconds` s at `config.connections` connections against
+ * `server.url + request.path`. `request`: `{ path, method?, headers?, body?, tlsOptions? }`
+ * (body a string, sent on every request; tlsOptions `{ ca, cert, key }` for an https: server,
+ * given to autocannon, which connects with them but never checks the server's certificate).
+ * Returns req/s, latencies, status counts and the CPU, in cores, of the server, of this process
+ * (the load generator) and of the rest of the machine.
+ */
+export async function measureRound(server, request, config) {
+  const { result, cpuCores } = await withCpuCores(server, async () => {
+    const instance = autocannon({
+      url: `${server.url}${request.path}`,
+      connections: config.connections,
+      pipelining: config.pipelining,
+      duration: config.seconds,
+      headers: request.headers ?? {},
+      ...(request.method === undefined ? {} : { method: request.method }),
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...(request.tlsOptions === undefined ? {} : { tlsOptions: request.tlsOptions }),
+    });
+    trackRound(instance);
+    const watchdog = setTimeout(() => instance.stop(), config.seconds * 1000 + ROUND_GRACE_MS);
+    try {
+      return await instance;
+    } finally {
+      clearTimeout(watchdog);
+      trackRound(undefined);
+    }
+  });
+  return {
     reqPerSec: result.requests.average,
     requests: result.requests.total,
     durationSeconds: result.duration,
@@ -66,13 +91,7 @@ export async function measureRound(server, request, config) {
     statusCodes: Object.fromEntries(
       Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]),
     ),
-    // In cores. Server near 1 and load generator well below means the server was the
-    // bottleneck, as it should be; `other` is what the rest of the machine used meanwhile.
-    cpuCores: {
-      server: serverCores === null ? null : round(serverCores, 2),
-      loadGenerator: round(loadGeneratorCores, 2),
-      other: otherCores === null ? null : round(otherCores, 2),
-    },
+    cpuCores,
   };
 }
 
@@ -91,15 +110,24 @@ export function isDisturbed(result, config) {
  * measured in the same turns and never decide. Prints one line per measured pair, starting
  * with `label`.
  *
+ * `options.measure(server, request, config)` measures one round (default
+ * {@link measureRound}); a round of another kind (TLS handshakes, say) must resolve to the same
+ * shape (`reqPerSec`, `latencyMs`, `non2xx`, `errors`, `timeouts`, `cpuCores`), and
+ * `options.unit` names its rate in the printed lines (default `'req/s'`).
+ * `options.deciders` (default 2) is how many of the first routes decide whether a turn was
+ * disturbed, and are printed: 3 when the third route is one side of a ratio too.
+ *
  * Returns `{ warmup: { name: round }, rounds: { name: [round…] }, discarded: [pair…],
  * quietWaits }`.
  */
-export async function measureInterleaved(server, routes, config, label) {
-  const [a, b] = routes.map(([name]) => name);
+export async function measureInterleaved(server, routes, config, label, options = {}) {
+  const { measure = measureRound, unit = 'req/s', deciders = 2 } = options;
+  const [a] = routes.map(([name]) => name);
+  const deciding = routes.slice(0, Math.max(2, deciders)).map(([name]) => name);
   const measurePair = async () => {
     const pair = {};
     for (const [name, request, routeServer] of routes) {
-      pair[name] = await measureRound(routeServer ?? server, request, config);
+      pair[name] = await measure(routeServer ?? server, request, config);
     }
     return pair;
   };
@@ -112,16 +140,19 @@ export async function measureInterleaved(server, routes, config, label) {
     const quiet = await awaitQuiet(config);
     quietWaits.push(quiet);
     const pair = await measurePair();
-    const disturbed = isDisturbed(pair[a], config) || isDisturbed(pair[b], config);
+    const disturbed = deciding.some((name) => isDisturbed(pair[name], config));
     const counted = !disturbed || extraPairsLeft === 0;
-    const status =
-      failures(pair[a]) + failures(pair[b]) > 0
-        ? `  non-2xx ${pair[a].non2xx + pair[b].non2xx}, errors ${pair[a].errors + pair[b].errors}, timeouts ${pair[a].timeouts + pair[b].timeouts}`
-        : '';
+    const sum = (field) => deciding.reduce((total, name) => total + pair[name][field], 0);
+    const status = deciding.some((name) => failures(pair[name]) > 0)
+      ? `  non-2xx ${sum('non2xx')}, errors ${sum('errors')}, timeouts ${sum('timeouts')}`
+      : '';
     log(
       `  ${label} ${counted ? `round ${rounds[a].length + 1}/${config.rounds}` : 'disturbed  '} ` +
-        `${a} ${pair[a].reqPerSec.toFixed(0).padStart(6)}  ${b} ${pair[b].reqPerSec.toFixed(0).padStart(6)} req/s` +
-        `  other load ${pair[a].cpuCores.other ?? '?'}/${pair[b].cpuCores.other ?? '?'} cores` +
+        deciding
+          .map((name) => `${name} ${pair[name].reqPerSec.toFixed(0).padStart(6)}`)
+          .join('  ') +
+        ` ${unit}` +
+        `  other load ${deciding.map((name) => pair[name].cpuCores.other ?? '?').join('/')} cores` +
         (counted && disturbed ? ' (kept: no repeats left)' : '') +
         status,
     );
