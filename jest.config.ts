@@ -21,6 +21,8 @@ const swc = [
 const moduleNameMapper = {
   '^@secure-api/nestjs$': '<rootDir>/../../packages/secure-api/src/index.ts',
   '^@secure-api/testing$': '<rootDir>/../../packages/testing/src/index.ts',
+  '^@secure-api-sample/object-storage$': '<rootDir>/../../libs/object-storage/src/index.ts',
+  '^@secure-api-sample/dev-issuer$': '<rootDir>/../../libs/dev-issuer/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 
@@ -42,6 +44,10 @@ const config: Config = {
     project('packages/secure-api', 'unit'),
     project('packages/secure-api', 'e2e'),
     project('packages/testing', 'unit'),
+    project('libs/object-storage', 'unit'),
+    project('libs/object-storage', 'e2e'),
+    project('libs/dev-issuer', 'unit'),
+    project('libs/dev-issuer', 'e2e'),
     project('apps/thumbnail-service', 'unit'),
     project('apps/thumbnail-service', 'e2e'),
   ],
