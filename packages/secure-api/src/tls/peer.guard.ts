@@ -8,7 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
-import { principalOf } from '../logging/request-context.js';
+import { type LoggedPrincipal, principalOf } from '../logging/request-context.js';
 import { RequestLogContext } from '../logging/request-log-context.js';
 import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
@@ -26,6 +26,18 @@ export function peerNotAllowed(): SecureApiHttpError {
 }
 
 const NO_LIST = Object.freeze({ peers: undefined });
+
+/** The logged form of each peer, made once: a peer reconnects with the same identity object. */
+const loggedPeers = new WeakMap<PeerIdentity, LoggedPrincipal>();
+
+function loggedPeer(peer: PeerIdentity): LoggedPrincipal {
+  let logged = loggedPeers.get(peer);
+  if (logged === undefined) {
+    logged = Object.freeze({ peer: peer.spiffeId ?? peer.subject, authMethod: 'mtls' as const });
+    loggedPeers.set(peer, logged);
+  }
+  return logged;
+}
 
 /**
  * Global guard, installed by `SecureApiModule` after the address and global rate limits and
@@ -76,10 +88,7 @@ export class PeerGuard implements CanActivate {
     }
     // Logged as the caller until a token (JwtAuthGuard) or an API key says more.
     if (peer !== undefined && principalOf(request as never) === undefined) {
-      this.logContext.identify(request as never, {
-        peer: peer.spiffeId ?? peer.subject,
-        authMethod: 'mtls',
-      });
+      this.logContext.identify(request as never, loggedPeer(peer));
     }
     return true;
   }
