@@ -20,7 +20,7 @@ export { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 export { ScopesGuard } from './auth/scopes.guard.js';
 export { JwksKeyStore, type JwksSourceStatus, type JwksStatus } from './auth/jwks-key-store.js';
 export { VerifiedTokenCache } from './auth/verified-token.cache.js';
-export { SecureApiError } from './errors/secure-api.error.js';
+export { type ApplicationErrorCode, SecureApiError } from './errors/secure-api.error.js';
 export { SecureApiHttpError, type SecureApiHttpErrorInit } from './errors/secure-api-http.error.js';
 export { SecureApiErrorCode, TokenRejectionReason } from './errors/secure-api-error-code.js';
 export { type FieldError, PROBLEM_JSON, type ProblemDetails } from './errors/problem-details.js';

@@ -40,7 +40,7 @@ export interface FieldError {
  */
 export function problemTypeFor(code: string): string {
   const name = code
-    .replace(/^ERR_SECURE_API_/, '')
+    .replace(/^ERR_(SECURE_API_)?/, '')
     .toLowerCase()
     .replace(/_/g, '-');
   return `urn:secure-api:problem:${name}`;

@@ -1,4 +1,4 @@
-import { SecureApiError } from './secure-api.error.js';
+import { type ApplicationErrorCode, SecureApiError } from './secure-api.error.js';
 import { type SecureApiErrorCode } from './secure-api-error-code.js';
 import { type FieldError } from './problem-details.js';
 
@@ -24,7 +24,8 @@ export interface SecureApiHttpErrorInit {
 
 /**
  * An error that becomes an HTTP response: the global exception filter renders it as
- * `application/problem+json` with its status, code and headers.
+ * `application/problem+json` with its status, code and headers. Applications raise their own
+ * problems with it too, under their own codes (`ERR_THUMBNAIL_…`).
  *
  * `statusCode` mirrors `status` so that Nest's own exception handling (when an app replaces the
  * filter) still answers with the right status instead of a 500.
@@ -38,7 +39,7 @@ export class SecureApiHttpError extends SecureApiError {
   readonly reason: string | undefined;
   readonly errors: readonly FieldError[] | undefined;
 
-  constructor(code: SecureApiErrorCode, init: SecureApiHttpErrorInit) {
+  constructor(code: SecureApiErrorCode | ApplicationErrorCode, init: SecureApiHttpErrorInit) {
     super(code, init.detail, { cause: init.cause });
     this.status = init.status;
     this.statusCode = init.status;

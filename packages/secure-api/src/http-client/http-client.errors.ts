@@ -40,6 +40,8 @@ export class HttpClientError extends SecureApiError {
   readonly path: string;
   /** The upstream's status code, when it answered; `undefined` otherwise. */
   readonly status: number | undefined;
+  /** Always one of the module's own codes. */
+  declare readonly code: SecureApiErrorCode;
 
   constructor(
     code: SecureApiErrorCode,

@@ -35,4 +35,31 @@ describe('RateLimiter', () => {
     expect(calls).toEqual(['ip:203.0.113.7']);
     await limiter.onApplicationShutdown();
   });
+
+  describe('storeStatus', () => {
+    const auth = { issuer: 'https://id.example.com', audience: 'https://api.example.com' };
+    const tiers = [{ name: 'ip', by: 'ip', limit: 5, ttl: 60_000 }];
+
+    it('is none without throttling, memory when counting in memory', async () => {
+      expect(new RateLimiter(resolveOptions({ auth })).storeStatus()).toEqual({
+        store: 'none',
+        ready: true,
+      });
+      const memory = new RateLimiter(resolveOptions({ auth, throttle: { tiers } }));
+      expect(memory.storeStatus()).toEqual({ store: 'memory', ready: true });
+      await memory.onApplicationShutdown();
+    });
+
+    it('reports a Redis that does not answer as not ready', async () => {
+      // Nothing listens on port 1 of loopback: the client never becomes ready.
+      const redis = new RateLimiter(
+        resolveOptions({
+          auth,
+          throttle: { tiers, storage: { redis: { url: 'redis://127.0.0.1:1' } } },
+        }),
+      );
+      expect(redis.storeStatus()).toEqual({ store: 'redis', ready: false });
+      await redis.onApplicationShutdown();
+    });
+  });
 });

@@ -116,6 +116,23 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * For readiness probes: which store counts the requests, and whether it is answering (a
+   * Redis that is down is `ready: false`, whatever `onStoreError` does meanwhile; memory and
+   * stores the app passed in are always ready).
+   */
+  storeStatus(): {
+    readonly store: 'none' | 'memory' | 'redis' | 'custom';
+    readonly ready: boolean;
+  } {
+    const storage = this.storage;
+    if (storage === undefined) return { store: 'none', ready: true };
+    if (storage instanceof RedisThrottlerStorage) {
+      return { store: 'redis', ready: storage.available };
+    }
+    return { store: isMemory(storage) && this.ownsStorage ? 'memory' : 'custom', ready: true };
+  }
+
+  /**
    * The rate-limit key of the request's client: its address (per `trustProxy`), IPv6 grouped by
    * /64. Computed once per request.
    */
