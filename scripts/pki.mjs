@@ -1,7 +1,8 @@
 // `npm run pki [-- --force]`: a development PKI in .dev/pki/ (git-ignored) for trying mutual TLS
 // on loopback: a CA, a server certificate for localhost, 127.0.0.1 and ::1, and client
-// certificates for two SPIFFE workloads. ECDSA P-256; the CA lives 30 days, leaves 7 days, so a
-// leaked file is soon worthless. Made by createTestPki() from @secure-api/testing.
+// certificates for three SPIFFE workloads (uploader, thumbnailer, operator). ECDSA P-256; the
+// CA lives 30 days, leaves 7 days, so a leaked file is soon worthless. Made by createTestPki()
+// from @secure-api/testing.
 //
 // The CA is kept while ca.crt and ca.key are valid for more than another day, so that whatever
 // already trusts ca.crt keeps working; leaves that expire within a day, or that this CA did not
@@ -20,6 +21,8 @@ const RENEW_BEFORE_MS = DAY_MS;
 const CLIENTS = [
   { name: 'uploader', spiffeId: 'spiffe://example.org/sa/uploader' },
   { name: 'thumbnailer', spiffeId: 'spiffe://example.org/sa/thumbnailer' },
+  // The sample's /admin/log-level is for this peer only (LOG_ADMIN_PEERS).
+  { name: 'operator', spiffeId: 'spiffe://example.org/sa/operator' },
 ];
 
 const root = path.resolve(import.meta.dirname, '..');
