@@ -1,7 +1,10 @@
 import { Body, Controller, HttpCode, Logger, Post, Req } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBody,
   ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiTooManyRequestsResponse,
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiUnprocessableEntityResponse,
@@ -32,12 +35,17 @@ export class ThumbnailsController {
   @HttpCode(201)
   @ApiBody({ type: CreateThumbnailDto })
   @ApiCreatedResponse({ type: ThumbnailCreatedDto })
+  @ApiBadRequestResponse({ description: 'The body does not match the schema' })
+  @ApiNotFoundResponse({ description: 'No upload has this source key' })
   @ApiPayloadTooLargeResponse({ description: 'The source image is over 25 MiB' })
   @ApiUnsupportedMediaTypeResponse({
     description: 'The source is not a JPEG, PNG, WebP, GIF or AVIF image',
   })
   @ApiUnprocessableEntityResponse({
     description: 'The source is corrupt or has over 50 megapixels',
+  })
+  @ApiTooManyRequestsResponse({
+    description: 'A rate-limit tier refused the request; see Retry-After',
   })
   @ApiServiceUnavailableResponse({
     description: 'Storage or image workers busy or down; see Retry-After',
