@@ -12,6 +12,7 @@
 // storage's keys) goes to .dev/demo.json, mode 0600: development credentials, valid only while
 // this process runs. Nothing listens beyond 127.0.0.1.
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -96,8 +97,10 @@ if (process.env.S3_ENDPOINT === undefined) {
 
 await rm(demoFile, { force: true });
 await writeFile(demoFile, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+// Removed synchronously first: the service's own shutdown hook re-raises the signal when it has
+// closed, which may end the process before anything asynchronous here has run.
 const stop = async () => {
-  await rm(demoFile, { force: true });
+  rmSync(demoFile, { force: true });
   await Promise.allSettled(stops.map((close) => close()));
 };
 process.once('SIGINT', () => void stop().then(() => process.exit(130)));
