@@ -43,7 +43,7 @@ import buildGetJwks from 'get-jwks';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { fail, setProgramName, warn } from './lib/cli.mjs';
-import { CREATE_ITEM_SCHEMA, CreateItemDto } from './lib/peers-dto.mjs';
+import { CREATE_ITEM_SCHEMA, CreateItemDto } from './lib/create-item-dto.mjs';
 import {
   adapterOption,
   announceReady,

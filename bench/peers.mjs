@@ -27,7 +27,7 @@ import {
   NEST_PACKAGES,
 } from './lib/machine.mjs';
 import { CONFIGURATION_LABELS, renderPeersChart } from './lib/peers-chart.mjs';
-import { CREATE_ITEM_BODY, INVALID_ITEM_BODY } from './lib/peers-dto.mjs';
+import { CREATE_ITEM_BODY, INVALID_ITEM_BODY } from './lib/create-item-dto.mjs';
 import { preflightChecks } from './lib/preflight.mjs';
 import { installStopHandlers, runMain, startServer, stopChild } from './lib/processes.mjs';
 import { isDisturbed, measureRound } from './lib/rounds.mjs';

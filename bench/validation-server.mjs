@@ -24,30 +24,14 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { Body, Controller, Post } from '@nestjs/common';
 import { Public } from '@secure-api/nestjs';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsEmail,
-  IsEnum,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
 import { setProgramName, warn } from './lib/cli.mjs';
+import { CreateItemDto } from './lib/create-item-dto.mjs';
 import {
   adapterOption,
   announceReady,
   declareParameters,
   decorateClass,
   decorateMethod,
-  decorateProperty,
   positiveSeconds,
   serveBenchApp,
 } from './lib/server-child.mjs';
@@ -90,51 +74,7 @@ function readArguments() {
 //     @IsOptional() @IsString() @Length(0, 100) note?: string;
 //   }
 
-const Fit = Object.freeze({ cover: 'cover', contain: 'contain', fill: 'fill' });
-const Priority = Object.freeze({ low: 'low', normal: 'normal', high: 'high' });
-
-class SizeDto {}
-decorateProperty(SizeDto, 'width', [
-  IsInt(),
-  Min(1),
-  Max(4096),
-  Reflect.metadata('design:type', Number),
-]);
-decorateProperty(SizeDto, 'height', [
-  IsInt(),
-  Min(1),
-  Max(4096),
-  Reflect.metadata('design:type', Number),
-]);
-decorateProperty(SizeDto, 'fit', [IsEnum(Fit), Reflect.metadata('design:type', String)]);
-
-class CreateItemDto {}
-const string = Reflect.metadata('design:type', String);
-decorateProperty(CreateItemDto, 'name', [IsString(), Length(1, 64), string]);
-decorateProperty(CreateItemDto, 'description', [IsString(), Length(0, 200), string]);
-decorateProperty(CreateItemDto, 'quantity', [
-  IsInt(),
-  Min(1),
-  Max(1000),
-  Reflect.metadata('design:type', Number),
-]);
-decorateProperty(CreateItemDto, 'priority', [IsEnum(Priority), string]);
-decorateProperty(CreateItemDto, 'public', [IsBoolean(), Reflect.metadata('design:type', Boolean)]);
-decorateProperty(CreateItemDto, 'ownerEmail', [IsEmail(), string]);
-decorateProperty(CreateItemDto, 'requestId', [IsUUID('4'), string]);
-decorateProperty(CreateItemDto, 'tags', [
-  IsArray(),
-  ArrayMaxSize(10),
-  IsString({ each: true }),
-  Length(1, 32, { each: true }),
-  Reflect.metadata('design:type', Array),
-]);
-decorateProperty(CreateItemDto, 'size', [
-  ValidateNested(),
-  Type(() => SizeDto),
-  Reflect.metadata('design:type', SizeDto),
-]);
-decorateProperty(CreateItemDto, 'note', [IsOptional(), IsString(), Length(0, 100), string]);
+// Defined once, in bench/lib/create-item-dto.mjs, for this benchmark and bench:peers.
 
 // ---------------------------------------------------------------------------------------------
 // The routes: one handler body for both, so that only the pipe differs.
