@@ -6,10 +6,19 @@ import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
  * where there is one, how to fix it (`"throttle.tiers[1].ttl" must be a positive integer`).
  */
 export class OptionsError extends SecureApiError {
-  constructor(path: string, problem: string, fix?: string, cause?: unknown) {
+  /**
+   * @param subject what the options configure, the message's first word
+   */
+  constructor(
+    path: string,
+    problem: string,
+    fix?: string,
+    cause?: unknown,
+    subject: 'SecureApiModule' | 'SecureHttpClient' = 'SecureApiModule',
+  ) {
     super(
       SecureApiErrorCode.INVALID_OPTIONS,
-      `SecureApiModule: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
+      `${subject}: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
       { cause },
     );
   }

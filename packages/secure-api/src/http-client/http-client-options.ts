@@ -1,5 +1,5 @@
-import { SecureApiError } from '../errors/secure-api.error.js';
-import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
+import { type SecureApiError } from '../errors/secure-api.error.js';
+import { isRecord, OptionsError } from '../option-checks.js';
 
 /** Retries of {@link SecureHttpClientOptions.retry}. */
 export interface HttpClientRetryOptions {
@@ -235,14 +235,7 @@ const ROOT = 'httpClient';
  * fix it. Code `ERR_SECURE_API_INVALID_OPTIONS`.
  */
 export function invalidOption(path: string, problem: string, fix?: string): SecureApiError {
-  return new SecureApiError(
-    SecureApiErrorCode.INVALID_OPTIONS,
-    `SecureHttpClient: "${path}" ${problem}.${fix ? ` Potential solution: ${fix}.` : ''}`,
-  );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return new OptionsError(path, problem, fix, undefined, 'SecureHttpClient');
 }
 
 function knownKeys(value: Record<string, unknown>, path: string, known: readonly string[]): void {
