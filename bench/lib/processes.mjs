@@ -61,11 +61,12 @@ export function installStopHandlers() {
 
 /**
  * Starts `node <script> <args…>` (on the pinned server CPU when pinning is on) and waits for its
- * readiness line. `label` names it in messages ("the express server (cache on)").
+ * readiness line. `label` names it in messages ("the express server (cache on)"); `nodeOptions` go
+ * to node before the script (`--cpu-prof`).
  * Resolves to `{ child, ...readinessLine }`.
  */
-export async function startServer({ script, args, label, pinning }) {
-  const serverCommand = [process.execPath, script, ...args];
+export async function startServer({ script, args, label, pinning, nodeOptions = [] }) {
+  const serverCommand = [process.execPath, ...nodeOptions, script, ...args];
   // taskset execs node in place, so the child's pid is the server's.
   const [command, ...commandArgs] = pinning.enabled
     ? ['taskset', '-c', String(pinning.serverCpu), ...serverCommand]

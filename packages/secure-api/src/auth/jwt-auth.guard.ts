@@ -73,7 +73,7 @@ export class JwtAuthGuard implements CanActivate {
     let cached: Principal | undefined;
     try {
       token = extractBearerToken(request, this.realm, this.options.auth.maxTokenLength);
-      cacheKey = this.cache.enabled ? this.cache.keyOf(token) : undefined;
+      cacheKey = this.cache.enabled ? this.cache.keyOf(token, connectionOf(request)) : undefined;
       cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
       if (cached === undefined) assertBearerSyntax(token, this.realm);
     } catch (error) {
@@ -214,4 +214,11 @@ export class JwtAuthGuard implements CanActivate {
       { reason },
     );
   }
+}
+
+/** The request's socket, on Express (`request.socket`) and Fastify (`request.raw.socket`). */
+function connectionOf(request: AuthenticatedRequest): object | undefined {
+  const holder = request as { socket?: unknown; raw?: { socket?: unknown } };
+  const socket = holder.raw?.socket ?? holder.socket;
+  return typeof socket === 'object' && socket !== null ? socket : undefined;
 }

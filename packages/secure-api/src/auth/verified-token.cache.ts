@@ -25,6 +25,8 @@ interface Entry {
 export class VerifiedTokenCache {
   private readonly cache: LRUCache<string, Entry> | undefined;
   private readonly maxTtlMs: number;
+  /** Per connection, held weakly: the last token and its key (see {@link keyOf}). */
+  private readonly lastOnConnection = new WeakMap<object, { token: string; key: string }>();
 
   constructor(
     @Inject(SECURE_API_OPTIONS) private readonly options: ResolvedSecureApiOptions,
@@ -48,9 +50,18 @@ export class VerifiedTokenCache {
     return this.cache?.size ?? 0;
   }
 
-  /** The cache key of a token. */
-  keyOf(token: string): string {
-    return hash('sha256', token, 'base64url');
+  /**
+   * The cache key of a token. With `connection` (the request's socket), the last token seen on
+   * that connection and its key are remembered, so that a keep-alive client repeating its token
+   * costs a string comparison instead of a SHA-256 per request.
+   */
+  keyOf(token: string, connection?: object): string {
+    if (connection === undefined) return hash('sha256', token, 'base64url');
+    const last = this.lastOnConnection.get(connection);
+    if (last?.token === token) return last.key;
+    const key = hash('sha256', token, 'base64url');
+    this.lastOnConnection.set(connection, { token, key });
+    return key;
   }
 
   /**

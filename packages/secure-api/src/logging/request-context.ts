@@ -68,8 +68,23 @@ export function actionOf(request: AnyRequest): LoggedAction | undefined {
   return rawRequestOf(request)[ACTION];
 }
 
-/** The logged form of a verified principal. */
+/**
+ * The logged form of each principal object: the verified-token cache hands the same principal
+ * to every request of a token, which then logs the same frozen object instead of a new one.
+ */
+const loggedPrincipals = new WeakMap<Principal, LoggedPrincipal>();
+
+/** The logged form of a verified principal (frozen; the same object for the same principal). */
 export function loggedPrincipal(principal: Principal): LoggedPrincipal {
+  let logged = loggedPrincipals.get(principal);
+  if (logged === undefined) {
+    logged = Object.freeze(loggedFormOf(principal));
+    loggedPrincipals.set(principal, logged);
+  }
+  return logged;
+}
+
+function loggedFormOf(principal: Principal): LoggedPrincipal {
   return {
     ...(principal.subject === undefined ? {} : { sub: principal.subject }),
     ...(principal.clientId === undefined ? {} : { client_id: principal.clientId }),

@@ -141,6 +141,15 @@ describe('formatRateLimit', () => {
     expect(() => formatRateLimit(state)).toThrow(TypeError);
     expect(() => formatRateLimit(state)).toThrow(message);
   });
+
+  it('serialises a name the same way every time, and never remembers a refused one', () => {
+    const state = { name: 'odd "tier"\\', remaining: 3, resetSeconds: 4 };
+    expect(formatRateLimit(state)).toBe('"odd \\"tier\\"\\\\";r=3;t=4');
+    expect(formatRateLimit({ ...state, remaining: 2 })).toBe('"odd \\"tier\\"\\\\";r=2;t=4');
+    const bad = { name: 'é', remaining: 1, resetSeconds: 1 };
+    expect(() => formatRateLimit(bad)).toThrow('printable ASCII');
+    expect(() => formatRateLimit(bad)).toThrow('printable ASCII');
+  });
 });
 
 describe('retryAfterSeconds', () => {

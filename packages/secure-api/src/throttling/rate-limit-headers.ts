@@ -76,11 +76,25 @@ export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** Serialized names, so that `RateLimit` on every response does not run the check again. */
+const SF_STRINGS = new Map<string, string>();
+const MAX_SF_STRINGS = 256;
+
 /**
  * RFC 9651 §4.1.6 (Serializing a String): fails on characters outside %x20-7E, escapes
  * `"` and `\`. Escaping rather than refusing them keeps any printable tier name usable.
  */
 function sfString(value: string): string {
+  const known = SF_STRINGS.get(value);
+  if (known !== undefined) return known;
+  const serialized = serializeSfString(value);
+  // Tier names are few and fixed at boot; the bound only guards against callers that pass
+  // arbitrary names.
+  if (SF_STRINGS.size < MAX_SF_STRINGS) SF_STRINGS.set(value, serialized);
+  return serialized;
+}
+
+function serializeSfString(value: string): string {
   if (!/^[\x20-\x7e]*$/.test(value)) {
     throw new TypeError(
       `policy name ${JSON.stringify(value)} must be printable ASCII (an RFC 9651 sf-string)`,

@@ -62,4 +62,30 @@ describe('RateLimiter', () => {
       await redis.onApplicationShutdown();
     });
   });
+
+  describe('clientBucket', () => {
+    const auth = { issuer: 'https://id.example.com', audience: 'https://api.example.com' };
+    const request = (remoteAddress: string) => ({ headers: {}, socket: { remoteAddress } });
+
+    it('gives an address the same bucket on every request, past the bound of its memo', async () => {
+      const limiter = new RateLimiter(
+        resolveOptions({ auth, throttle: { tiers: [{ name: 'ip', by: 'ip', limit: 5, ttl: 1 }] } }),
+      );
+      // More distinct addresses than the memo holds (4 096): it starts over, and still answers
+      // what the address is, not what a previous generation held.
+      const seen = new Map<string, string>();
+      for (let index = 0; index < 5_000; index += 1) {
+        const address = `2001:db8:${(index % 7).toString(16)}:${index.toString(16)}::${index.toString(16)}`;
+        const bucket = limiter.clientBucket(request(address));
+        seen.set(address, bucket);
+      }
+      for (const [address, bucket] of seen) {
+        expect(limiter.clientBucket(request(address))).toBe(bucket);
+      }
+      expect(limiter.clientBucket(request('2001:db8:0:5::1'))).toBe('2001:db8:0:5::/64');
+      expect(limiter.clientBucket(request('2001:db8:0:5:ffff::2'))).toBe('2001:db8:0:5::/64');
+      expect(limiter.clientBucket(request('::ffff:203.0.113.7'))).toBe('203.0.113.7');
+      await limiter.onApplicationShutdown();
+    });
+  });
 });

@@ -50,6 +50,14 @@ const CLIENT_BUCKET = Symbol('secure-api.clientBucket');
 const TIGHTEST = Symbol('secure-api.tightestTier');
 type WithState = ClientRequest & { [CLIENT_BUCKET]?: string; [TIGHTEST]?: Tightest };
 
+/**
+ * Most client addresses whose bucket is remembered; past that the memo starts over. An address
+ * is parsed once per memo generation instead of on every request (ipaddr.js's parse and
+ * RFC 5952 formatting cost a few µs each time); the bound keeps a flood of distinct addresses
+ * from growing it.
+ */
+const MAX_REMEMBERED_BUCKETS = 4_096;
+
 /** Longest wait at boot for the Redis storage to connect. */
 const REDIS_READY_WAIT_MS = 2_000;
 
@@ -71,6 +79,8 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly trust: TrustFunction;
   private readonly storage: ThrottlerStorage | undefined;
   private readonly ownsStorage: boolean;
+  /** Address as written → its bucket (see {@link MAX_REMEMBERED_BUCKETS}). */
+  private readonly buckets = new Map<string, string>();
 
   constructor(@Inject(SECURE_API_OPTIONS) options: ResolvedSecureApiOptions) {
     this.options = options.throttle;
@@ -140,8 +150,18 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     const cached = (request as WithState)[CLIENT_BUCKET];
     if (cached !== undefined) return cached;
     const address = clientAddressOf(request, this.trust);
-    const bucket = address === undefined ? UNKNOWN_ADDRESS_BUCKET : addressBucket(address);
+    const bucket = address === undefined ? UNKNOWN_ADDRESS_BUCKET : this.bucketOf(address);
     (request as WithState)[CLIENT_BUCKET] = bucket;
+    return bucket;
+  }
+
+  private bucketOf(address: string): string {
+    let bucket = this.buckets.get(address);
+    if (bucket === undefined) {
+      bucket = addressBucket(address);
+      if (this.buckets.size >= MAX_REMEMBERED_BUCKETS) this.buckets.clear();
+      this.buckets.set(address, bucket);
+    }
     return bucket;
   }
 

@@ -257,7 +257,22 @@ export class PrincipalThrottlerGuard extends TierGuard {
     );
   }
 
+  /**
+   * The principal tiers' key of each principal object: the verified-token cache hands the same
+   * object to every request of a token, so its digest is computed once, not per request.
+   */
+  private readonly principalKeys = new WeakMap<Principal, string>();
+
   private keyOf(request: ThrottledRequest, principal: Principal): string {
+    const known = this.principalKeys.get(principal);
+    if (known !== undefined) return known;
+    const key = this.computeKey(request, principal);
+    // A principal without subject or client id is keyed by address: that is per request.
+    if (key.startsWith('p:')) this.principalKeys.set(principal, key);
+    return key;
+  }
+
+  private computeKey(request: ThrottledRequest, principal: Principal): string {
     const subject =
       principal.subject !== undefined
         ? `sub:${principal.subject}`
