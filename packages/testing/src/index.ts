@@ -19,6 +19,12 @@ export {
   type TokenRequestRecord,
 } from './local-issuer.js';
 export { createLogCapture, type CapturedLog, type LogCapture } from './log-capture.js';
+export {
+  keySlot,
+  startRedisCluster,
+  type RedisCluster,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
 export {
   createTestPki,

@@ -35,11 +35,19 @@ export interface RedisServerOptions {
    * @default 5000
    */
   startTimeoutMs?: number;
+  /**
+   * Its working directory (`--dir`): where a cluster node keeps its `nodes.conf`.
+   *
+   * @default os.tmpdir()
+   */
+  dir?: string;
+  /** More `redis-server` arguments, after the kit's own (`['--cluster-enabled', 'yes']`). */
+  args?: readonly string[];
 }
 
 const PING = '*1\r\n$4\r\nPING\r\n';
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -88,7 +96,7 @@ function ping(port: number, timeoutMs: number): Promise<boolean> {
  * await redis.restart(); // back, empty, same port
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const { command = 'redis-server', startTimeoutMs = 5000 } = options;
+  const { command = 'redis-server', startTimeoutMs = 5000, dir = tmpdir(), args = [] } = options;
   const port = await freePort();
   let child: ChildProcess | undefined;
 
@@ -109,9 +117,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         '--appendonly',
         'no',
         '--dir',
-        tmpdir(),
+        dir,
         '--loglevel',
         'warning',
+        ...args,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -96,9 +96,9 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       this.storage = throttle.storage;
       this.ownsStorage = false;
     } else {
-      const { url, keyPrefix, commandTimeoutMs } = throttle.storage.redis;
+      const { url, cluster, keyPrefix, commandTimeoutMs } = throttle.storage.redis;
       this.storage = new RedisThrottlerStorage({
-        url,
+        ...(cluster === undefined ? { url } : { cluster }),
         keyPrefix,
         commandTimeoutMs,
         onStoreError: throttle.onStoreError,

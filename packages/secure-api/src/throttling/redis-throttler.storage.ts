@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
-import { type Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { SecureApiError } from '../errors/secure-api.error.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
@@ -39,7 +39,7 @@ export interface ThrottlerIncrement {
   readonly throttlerName: string;
 }
 
-/** Options of {@link RedisThrottlerStorage}. Give exactly one of `url` and `client`. */
+/** Options of {@link RedisThrottlerStorage}. Give exactly one of `url`, `cluster` and `client`. */
 export interface RedisThrottlerStorageOptions {
   /**
    * Redis URL (`redis://host:port/db`, `rediss://` for TLS). The storage creates its own client
@@ -49,10 +49,22 @@ export interface RedisThrottlerStorageOptions {
    */
   url?: string;
   /**
+   * Redis Cluster: URLs of some of its nodes (`redis://host:port`, `rediss://` for TLS; the
+   * user and password of the first one are used for every node the cluster reports). The
+   * storage creates and closes its own `Cluster` client with the settings of `url`'s client,
+   * except that a command waits for a node connection that is still opening (while the cluster
+   * as a whole is up); a command refused because its connection closed is never re-sent (it may
+   * have been counted), and every call is bounded by `commandTimeoutMs` whatever the cluster's
+   * queueing, redirects and retries. One key's entries share a slot; the tiers of one request are one script call
+   * each, sent at once.
+   */
+  cluster?: readonly string[];
+  /**
    * A client you own and close. Give it the same settings the storage gives its own:
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands:
-   * false`, and a `commandTimeout`. Without a `commandTimeout`, the storage stops waiting after
-   * `commandTimeoutMs` itself. With a `Cluster`, `incrementMany` sends one script call per key.
+   * false`, and a `commandTimeout`. Without a `commandTimeout`, and always with a `Cluster`, the
+   * storage stops waiting after `commandTimeoutMs` itself. With a `Cluster`, `incrementMany`
+   * sends one script call per key.
    */
   client?: Redis | Cluster;
   /**
@@ -159,6 +171,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   constructor(options: RedisThrottlerStorageOptions) {
     const {
       url,
+      cluster,
       client,
       keyPrefix = 'rl:',
       commandTimeoutMs = 100,
@@ -167,9 +180,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       logger = new Logger('RedisThrottlerStorage'),
       warnIntervalMs = 60_000,
     } = options;
-    if ((url === undefined) === (client === undefined)) {
-      throw invalid('RedisThrottlerStorage needs exactly one of "url" and "client"');
+    if ([url, cluster, client].filter((given) => given !== undefined).length !== 1) {
+      throw invalid('RedisThrottlerStorage needs exactly one of "url", "cluster" and "client"');
     }
+    if (cluster !== undefined) clusterNodes(cluster);
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
       throw invalid(
         `"keyPrefix" must be a string without "{" or "}", got ${JSON.stringify(keyPrefix)}`,
@@ -201,18 +215,35 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     if (client !== undefined) {
       this.client = client;
       this.ownsClient = false;
-      const own = client.isCluster
-        ? (client as Cluster).options.redisOptions?.commandTimeout
-        : (client as Redis).options.commandTimeout;
+      // A cluster's redirects and retries each get a node's commandTimeout anew: only a
+      // deadline of the storage's own bounds the whole call.
+      const own = client.isCluster ? undefined : (client as Redis).options.commandTimeout;
       this.deadlineMs = typeof own === 'number' ? undefined : commandTimeoutMs;
+    } else if (cluster !== undefined) {
+      const nodes = clusterNodes(cluster);
+      this.client = new Cluster(
+        nodes.map(({ host, port }) => ({ host, port })),
+        {
+          // Node connections open lazily, and a burst of commands to one that is still
+          // connecting would be refused as "Connection is closed" without a queue; the storage's
+          // own deadline bounds the wait, and a queued command was never sent, so none is
+          // counted twice. A cluster that is down altogether is not `available`: no command is
+          // queued then.
+          enableOfflineQueue: true,
+          // Never re-send a command whose connection closed: Redis may have run it.
+          retryDelayOnFailover: 0,
+          clusterRetryStrategy: backoff,
+          redisOptions: ownClientOptions(commandTimeoutMs, nodes[0]),
+        },
+      );
+      this.ownsClient = true;
+      this.deadlineMs = commandTimeoutMs;
+      this.client.on('error', () => undefined);
     } else {
       this.client = new Redis(url as string, {
         enableOfflineQueue: false,
-        commandTimeout: commandTimeoutMs,
-        // Never re-send: a command that reached Redis before the connection broke was counted.
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
+        ...ownClientOptions(commandTimeoutMs, undefined),
+        retryStrategy: backoff,
       });
       this.ownsClient = true;
       this.deadlineMs = undefined;
@@ -366,6 +397,71 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       `Redis rate-limit store unavailable (${name}: ${message})${more}; applying onStoreError '${this.policy}'`,
     );
   }
+}
+
+/** Reconnection delays of the storage's own clients: 100 ms, 200 ms, 400 ms…, at most 1 s. */
+function backoff(attempt: number): number {
+  return Math.min(50 * 2 ** attempt, 1000);
+}
+
+/** A node of a cluster, from its URL. */
+interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
+}
+
+/**
+ * The settings of every connection the storage opens: no retried or re-sent command (one that
+ * reached Redis before the connection broke was counted) and the command timeout. For a
+ * cluster, also the credentials and TLS of its first node, which ioredis applies to the nodes
+ * the cluster reports.
+ */
+function ownClientOptions(commandTimeoutMs: number, node: ClusterNode | undefined): RedisOptions {
+  return {
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    ...(node === undefined
+      ? {}
+      : {
+          ...(node.username === undefined ? {} : { username: node.username }),
+          ...(node.password === undefined ? {} : { password: node.password }),
+          ...(node.tls ? { tls: { servername: node.host } } : {}),
+        }),
+  };
+}
+
+/** The nodes of the `cluster` option, checked. */
+function clusterNodes(cluster: unknown): ClusterNode[] {
+  if (!Array.isArray(cluster) || cluster.length === 0) {
+    throw invalid('"cluster" must be a non-empty list of redis:// or rediss:// URLs');
+  }
+  return cluster.map((entry: unknown, index) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof entry === 'string' ? new URL(entry) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      parsed === undefined ||
+      !['redis:', 'rediss:'].includes(parsed.protocol) ||
+      !parsed.hostname
+    ) {
+      // The URL may hold a password: it is not quoted.
+      throw invalid(`"cluster[${index}]" must be a redis:// or rediss:// URL with a host`);
+    }
+    return {
+      host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: parsed.port === '' ? 6379 : Number(parsed.port),
+      username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
+      password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
+      tls: parsed.protocol === 'rediss:',
+    };
+  });
 }
 
 function parseReply(reply: unknown, count: number): ThrottlerStorageRecord[] {

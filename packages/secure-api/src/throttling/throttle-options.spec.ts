@@ -47,6 +47,17 @@ describe('resolveThrottleOptions', () => {
     });
   });
 
+  it('keeps a Redis Cluster storage, its node URLs in order', () => {
+    const cluster = ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'];
+    const resolved = resolveThrottleOptions({
+      tiers: [IP],
+      storage: { redis: { cluster, keyPrefix: 'api:' } },
+    });
+    expect(resolved && resolved.storage).toEqual({
+      redis: { cluster, keyPrefix: 'api:', commandTimeoutMs: 100 },
+    });
+  });
+
   it('takes a ThrottlerStorage that has a redis member of its own as the storage', () => {
     // @nest-lab/throttler-storage-redis's service keeps its client as `redis`.
     const storage = {
@@ -68,6 +79,16 @@ describe('resolveThrottleOptions', () => {
     [{ tiers: [{ ...IP, name: 'a"b' }] }, '"throttle.tiers[0].name"'],
     [{ tiers: [{ ...IP, burst: 1 }] }, '"throttle.tiers[0].burst"'],
     [{ tiers: [IP], storage: { redis: { url: 'http://x' } } }, '"throttle.storage.redis.url"'],
+    [{ tiers: [IP], storage: { redis: {} } }, '"throttle.storage.redis"'],
+    [
+      { tiers: [IP], storage: { redis: { url: 'redis://a', cluster: ['redis://b'] } } },
+      '"throttle.storage.redis"',
+    ],
+    [{ tiers: [IP], storage: { redis: { cluster: [] } } }, '"throttle.storage.redis.cluster"'],
+    [
+      { tiers: [IP], storage: { redis: { cluster: ['redis://a:7000', 'http://b'] } } },
+      '"throttle.storage.redis.cluster[1]"',
+    ],
     [{ tiers: [IP], storage: 'disk' }, '"throttle.storage"'],
     [{ tiers: [IP], onStoreError: 'ignore' }, '"throttle.onStoreError"'],
     [{ tiers: [IP], trustProxy: true }, '"throttle.trustProxy"'],

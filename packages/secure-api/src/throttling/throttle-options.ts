@@ -37,10 +37,15 @@ export interface ThrottleTier {
   blockDuration?: number;
 }
 
-/** Redis storage settings; see `RedisThrottlerStorage`. */
+/** Redis storage settings, with exactly one of `url` and `cluster`; see `RedisThrottlerStorage`. */
 export interface RedisStorageOptions {
-  /** `redis://host:port/db`, or `rediss://` for TLS. */
-  url: string;
+  /** One Redis: `redis://host:port/db`, or `rediss://` for TLS. */
+  url?: string;
+  /**
+   * Redis Cluster: URLs of some of its nodes (`redis://host:port`, `rediss://` for TLS); the
+   * credentials of the first one are used for all.
+   */
+  cluster?: readonly string[];
   /** @default 'rl:' */
   keyPrefix?: string;
   /** Longest wait for Redis before `onStoreError` applies, milliseconds. @default 100 */
@@ -62,9 +67,9 @@ export interface ThrottleOptions {
   /** The tiers, checked global first, then IP (before authentication), then principal. */
   tiers: readonly ThrottleTier[];
   /**
-   * Where hits are counted: `'memory'` (one instance), `{ redis: { url } }` (shared by every
-   * instance: what makes limits hold across several), or any `@nestjs/throttler`
-   * `ThrottlerStorage`.
+   * Where hits are counted: `'memory'` (one instance), `{ redis: { url } }` or
+   * `{ redis: { cluster: [url, …] } }` (shared by every instance: what makes limits hold across
+   * several), or any `@nestjs/throttler` `ThrottlerStorage`.
    * @default 'memory'
    */
   storage?: 'memory' | { redis: RedisStorageOptions } | ThrottlerStorage;
@@ -109,11 +114,18 @@ export interface ResolvedTier {
   readonly blockDuration: number;
 }
 
+/** {@link RedisStorageOptions} after defaults and validation: one of `url` and `cluster`. */
+export interface ResolvedRedisStorage {
+  readonly url?: string;
+  readonly cluster?: readonly string[];
+  readonly keyPrefix: string;
+  readonly commandTimeoutMs: number;
+}
+
 /** {@link ThrottleOptions} after defaults and validation; frozen. */
 export interface ResolvedThrottleOptions {
   readonly tiers: readonly ResolvedTier[];
-  readonly storage:
-    'memory' | { readonly redis: Readonly<Required<RedisStorageOptions>> } | ThrottlerStorage;
+  readonly storage: 'memory' | { readonly redis: ResolvedRedisStorage } | ThrottlerStorage;
   readonly onStoreError: ThrottlerStoreErrorPolicy;
   readonly trust: TrustFunction;
   readonly apiKeys: ApiKeyResolver;
@@ -193,19 +205,17 @@ function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
   if (isThrottlerStorage(value)) return value;
   if (isRecord(value) && 'redis' in value) {
     const redis = value.redis;
-    if (!isRecord(redis) || typeof redis.url !== 'string') {
-      throw new OptionsError('throttle.storage.redis.url', 'must be a redis:// or rediss:// URL');
+    if (!isRecord(redis) || (redis.url === undefined) === (redis.cluster === undefined)) {
+      throw new OptionsError(
+        'throttle.storage.redis',
+        'must have exactly one of url (one Redis) and cluster (the URLs of Redis Cluster nodes)',
+      );
     }
-    knownKeys(redis, 'throttle.storage.redis', ['url', 'keyPrefix', 'commandTimeoutMs']);
-    let protocol: string;
-    try {
-      protocol = new URL(redis.url).protocol;
-    } catch (error) {
-      throw new OptionsError('throttle.storage.redis.url', 'is not a URL', undefined, error);
-    }
-    if (protocol !== 'redis:' && protocol !== 'rediss:') {
-      throw new OptionsError('throttle.storage.redis.url', 'must be a redis:// or rediss:// URL');
-    }
+    knownKeys(redis, 'throttle.storage.redis', ['url', 'cluster', 'keyPrefix', 'commandTimeoutMs']);
+    const where =
+      redis.url !== undefined
+        ? { url: redisUrl(redis.url, 'throttle.storage.redis.url') }
+        : { cluster: clusterUrls(redis.cluster) };
     const keyPrefix = redis.keyPrefix ?? 'rl:';
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
       throw new OptionsError(
@@ -215,7 +225,7 @@ function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
     }
     return Object.freeze({
       redis: Object.freeze({
-        url: redis.url,
+        ...where,
         keyPrefix,
         commandTimeoutMs: positiveInteger(
           redis.commandTimeoutMs,
@@ -228,7 +238,38 @@ function resolveStorage(value: unknown): ResolvedThrottleOptions['storage'] {
   }
   throw new OptionsError(
     'throttle.storage',
-    "must be 'memory', { redis: { url } } or a ThrottlerStorage",
+    "must be 'memory', { redis: { url } }, { redis: { cluster } } or a ThrottlerStorage",
+  );
+}
+
+/** A redis:// or rediss:// URL; the message never quotes it (it may hold a password). */
+function redisUrl(value: unknown, path: string): string {
+  if (typeof value !== 'string') {
+    throw new OptionsError(path, 'must be a redis:// or rediss:// URL');
+  }
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch (error) {
+    throw new OptionsError(path, 'is not a URL', undefined, error);
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new OptionsError(path, 'must be a redis:// or rediss:// URL');
+  }
+  return value;
+}
+
+function clusterUrls(value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new OptionsError(
+      'throttle.storage.redis.cluster',
+      'must be a non-empty list of the URLs of Redis Cluster nodes',
+    );
+  }
+  return Object.freeze(
+    value.map((entry: unknown, index) =>
+      redisUrl(entry, `throttle.storage.redis.cluster[${index}]`),
+    ),
   );
 }
 

@@ -3,10 +3,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   createLogCapture,
   type LogCapture,
+  type RedisCluster,
   type RedisServer,
+  startRedisCluster,
   startRedisServer,
 } from '@secure-api/testing';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   MemoryThrottlerStorage,
   RedisThrottlerStorage,
@@ -386,5 +388,155 @@ describe('RedisThrottlerStorage when its Redis goes away', () => {
       redis.resume();
       await cleanup();
     }
+  });
+});
+
+describe('RedisThrottlerStorage on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let inspector: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+    inspector = new Cluster(
+      cluster.urls.map((url) => ({ port: Number(new URL(url).port) })),
+      {
+        redisOptions: { maxRetriesPerRequest: 0 },
+      },
+    );
+    inspector.on('error', () => undefined);
+  });
+
+  afterAll(async () => {
+    inspector.disconnect();
+    await cluster.stop();
+  });
+
+  /** One key per node: the first `<label>-<n>` whose `{tier:<key>}` lives on that node. */
+  const keysByNode = (label: string, tier: string): string[] =>
+    cluster.onEachNode(
+      Array.from({ length: 1000 }, (_, n) => `${label}-${n}`),
+      (candidate) => `{${tier}:${candidate}}`,
+    );
+
+  function clusterStorage(
+    options: Partial<ConstructorParameters<typeof RedisThrottlerStorage>[0]> = {},
+  ): { storage: RedisThrottlerStorage; logs: LogCapture } {
+    const logs = createLogCapture();
+    const storage = new RedisThrottlerStorage({
+      cluster: cluster.urls,
+      keyPrefix: `${PREFIX}cluster:`,
+      logger: logs,
+      commandTimeoutMs: 2000,
+      ...options,
+    });
+    return { storage, logs };
+  }
+
+  it('allows exactly the limit of 200 concurrent hits on a key of each node', async () => {
+    const { storage, logs } = clusterStorage();
+    try {
+      await until(() => storage.available, 5000);
+      const keys = keysByNode(key('exact'), 'default');
+      for (const k of keys) {
+        const records = await Promise.all(
+          Array.from({ length: 200 }, () => storage.increment(k, 60_000, 50, 60_000, 'default')),
+        );
+        expect(records.filter((r) => !r.isBlocked)).toHaveLength(50);
+      }
+      expect(logs.entries).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('decides tiers on three nodes in one call, each key in its slot with a TTL', async () => {
+    const { storage, logs } = clusterStorage();
+    try {
+      await until(() => storage.available, 5000);
+      const [a, b, c] = keysByNode(key('many'), 'tier') as [string, string, string];
+      const tiers = [a, b, c].map((k, index) => ({
+        key: k,
+        ttl: 60_000,
+        limit: index + 1,
+        blockDuration: 0,
+        throttlerName: 'tier',
+      }));
+      await storage.incrementMany(tiers);
+      const records = await storage.incrementMany(tiers);
+      expect(records.map((r) => [r.totalHits, r.isBlocked])).toEqual([
+        [2, true],
+        [2, false],
+        [2, false],
+      ]);
+      for (const k of [a, b, c]) {
+        const base = `${PREFIX}cluster:{tier:${k}}`;
+        const [state, hits] = await Promise.all([
+          inspector.pttl(base),
+          inspector.pttl(`${base}:h`),
+        ]);
+        expect(state).toBeGreaterThan(59_000);
+        expect(hits).toBeGreaterThan(59_000);
+      }
+      expect(logs.entries).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('answers from memory for the keys of a stopped node, from the cluster for the others, and uses the node again once it is back', async () => {
+    const { storage, logs } = clusterStorage({ commandTimeoutMs: 100, warnIntervalMs: 0 });
+    const [onDown, onUp] = keysByNode(key('outage'), 'ip') as [string, string];
+    const node = cluster.nodes[cluster.nodeOf(`{ip:${onDown}}`)];
+    try {
+      await until(() => storage.available, 5000);
+      await storage.increment(onDown, 60_000, 3, 0, 'ip');
+      await storage.increment(onUp, 60_000, 3, 0, 'ip');
+      await node?.stop();
+      const { ms, result } = await timed(() => storage.increment(onDown, 60_000, 3, 0, 'ip'));
+      expect(ms).toBeLessThan(100 + MARGIN_MS);
+      // The fallback's own count: one hit, not the cluster's two.
+      expect(result).toEqual({
+        status: 'fulfilled',
+        value: expect.objectContaining({ totalHits: 1 }),
+      });
+      expect(logs.entries.map((entry) => entry.level)).toEqual(['warn']);
+      expect(JSON.stringify(logs.entries)).not.toContain(onDown);
+      const counted = await storage.increment(onUp, 60_000, 3, 0, 'ip');
+      expect(counted.totalHits).toBe(2);
+    } finally {
+      await node?.restart();
+      await cluster.ready();
+    }
+    try {
+      // The restarted node is empty: its key starts over in Redis, not in the fallback (2).
+      const deadline = Date.now() + 10_000;
+      let record = await storage.increment(onDown, 60_000, 3, 0, 'ip');
+      while (record.totalHits !== 1 && Date.now() < deadline) {
+        await delay(100);
+        record = await storage.increment(onDown, 60_000, 3, 0, 'ip');
+      }
+      expect(record.totalHits).toBe(1);
+      expect(logs.entries.some((entry) => entry.message.includes('answers again'))).toBe(true);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('refuses a cluster option that is empty or not redis URLs, without quoting a password', () => {
+    expect(() => new RedisThrottlerStorage({ cluster: [] })).toThrow('"cluster"');
+    expect(
+      () => new RedisThrottlerStorage({ cluster: ['redis://a:7000', 'http://user:hunter2@b'] }),
+    ).toThrow(/"cluster\[1\]".*redis:\/\//);
+    let message = 'no error';
+    try {
+      new RedisThrottlerStorage({ cluster: ['http://user:hunter2@b'] });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('"cluster[0]"');
+    expect(message).not.toContain('hunter2');
+    expect(() => new RedisThrottlerStorage({ url: REDIS_URL, cluster: cluster.urls })).toThrow(
+      'exactly one of',
+    );
   });
 });

@@ -10,7 +10,9 @@ import {
   fakeDateOnly,
   httpRequest,
   type HttpResponse,
+  type RedisCluster,
   type RedisServer,
+  startRedisCluster,
   startRedisServer,
 } from '@secure-api/testing';
 import { ThrottleFixture } from './fixtures/throttle-app.fixture.js';
@@ -417,6 +419,92 @@ describe.each(ADAPTERS)('throttling on %s', (adapter) => {
       const responses = await inSequence(3, () => get(url));
       expect(statuses(responses)).toEqual([200, 200, 429]);
       expectRateLimited(responses[2] as HttpResponse, 'ip', { limit: 2, windowSeconds: 60 });
+    });
+  });
+  describe('on a Redis Cluster', () => {
+    let cluster: RedisCluster;
+
+    beforeAll(async () => {
+      cluster = await startRedisCluster({ masters: 3 });
+    });
+
+    afterAll(async () => {
+      await cluster.stop();
+    });
+
+    /** One client address per node: the node of its ip bucket's hash tag `{ip:ip:<address>}`. */
+    const clientsByNode = (): string[] =>
+      cluster.onEachNode(
+        Array.from({ length: 254 }, (_, n) => `203.0.113.${n + 1}`),
+        (address) => `{ip:ip:${address}}`,
+      );
+
+    const clusterStorage = (commandTimeoutMs: number): ThrottleOptions['storage'] => ({
+      redis: { cluster: cluster.urls, keyPrefix: keyPrefix(), commandTimeoutMs },
+    });
+
+    it('holds each limit across two instances, whichever node holds the bucket', async () => {
+      const options: ThrottleOptions = {
+        tiers: [ipTier(10)],
+        storage: clusterStorage(2000),
+        onStoreError: 'fail-closed',
+        trustProxy: 1,
+      };
+      const urls = [await boot(options), await boot(options)];
+      await Promise.all(urls.map(waitForStore));
+      const clients = clientsByNode();
+      const responses = await Promise.all(
+        clients.flatMap((address) =>
+          Array.from({ length: 30 }, (_, index) =>
+            get(urls[index % 2] ?? '', '/throttle/public', { 'x-forwarded-for': address }).then(
+              (response) => ({ address, response }),
+            ),
+          ),
+        ),
+      );
+      for (const address of clients) {
+        const own = responses.filter((entry) => entry.address === address);
+        expect(tally(own.map((entry) => entry.response))).toEqual({ 200: 10, 429: 20 });
+      }
+      const refused = responses.find((entry) => entry.response.status === 429);
+      expectRateLimited(refused?.response as HttpResponse, 'ip', { limit: 10, windowSeconds: 60 });
+    });
+
+    it("answers 503 for the buckets of a stopped node with 'fail-closed', and counts the others", async () => {
+      const url = await boot({
+        tiers: [ipTier(100)],
+        storage: clusterStorage(100),
+        onStoreError: 'fail-closed',
+        trustProxy: 1,
+      });
+      await waitForStore(url);
+      const clients = clientsByNode();
+      const down = cluster.nodeOf(`{ip:ip:${clients[0] as string}}`);
+      const up = clients[1] as string;
+      const node = cluster.nodes[down];
+      await node?.stop();
+      try {
+        const started = performance.now();
+        const refused = await get(url, '/throttle/public', { 'x-forwarded-for': clients[0] ?? '' });
+        expect(performance.now() - started).toBeLessThan(1000);
+        expectProblem(refused, 503, SecureApiErrorCode.RATE_LIMIT_STORE_UNAVAILABLE);
+        expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        const counted = await get(url, '/throttle/public', { 'x-forwarded-for': up });
+        expect(counted.status).toBe(200);
+        // Counted in the cluster: the remaining quota went down by one per request.
+        expect(counted.headers.ratelimit).toMatch(/^"ip";r=99;t=\d+$/);
+      } finally {
+        await node?.restart();
+        await cluster.ready();
+      }
+      const deadline = Date.now() + 10_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await get(url, '/throttle/public', { 'x-forwarded-for': clients[0] ?? '' }))
+          .status;
+        if (status !== 200) await delay(100);
+      }
+      expect(status).toBe(200);
     });
   });
 });
