@@ -4,7 +4,8 @@
 //   keep-alive req/s   mTLS ÷ plain HTTP                  target ≥ 0.7
 //   keep-alive req/s   mTLS ÷ server-only TLS             target ≥ 0.95
 //   handshakes/s       resumed ÷ full, mTLS server        target ≥ 2
-//   full handshakes/s  ECDSA P-256 ÷ RSA-2048 server key  target ≥ 1.5 (server-only TLS)
+//   full handshakes/s  ECDSA P-256 ÷ RSA-2048 server key  target ≥ 1.5 (server-only TLS); measured
+//                      from Node's TLS client and again from 8 `openssl s_time -new` processes
 //
 // Servers (bench/tls-server.mjs, one process per transport, side by side on the server CPU):
 // the same Nest app with SecureApiModule and GET /hello (@Public, {"ok":true}), over plain HTTP,
@@ -36,7 +37,12 @@ import {
   readLoadConfig,
   setProgramName,
 } from './lib/cli.mjs';
-import { connectOnce, measureHandshakeRound } from './lib/handshakes.mjs';
+import {
+  connectOnce,
+  hasOpensslClient,
+  measureHandshakeRound,
+  measureOpensslHandshakeRound,
+} from './lib/handshakes.mjs';
 import {
   BENCH_DIR,
   describeMachine,
@@ -64,6 +70,12 @@ const TARGETS = Object.freeze({
 });
 
 const HANDSHAKE_ROUNDS = Object.freeze({ measure: measureHandshakeRound, unit: 'handshakes/s' });
+const OPENSSL_HANDSHAKE_ROUNDS = Object.freeze({
+  measure: measureOpensslHandshakeRound,
+  unit: 'handshakes/s',
+});
+/** `openssl s_time` processes side by side on the load generator's CPU. */
+const OPENSSL_PROCESSES = 8;
 
 function readAdapters() {
   const raw = process.env.BENCH_TLS_ADAPTERS ?? '';
@@ -369,6 +381,32 @@ async function benchAdapter(adapter, files, config, lifetimeSeconds) {
         'handshakes/s',
       ),
     );
+    // Node's TLS client costs more per ECDSA handshake than the server does, so the rounds
+    // above end up measuring the client; OpenSSL's C client leaves the server the bottleneck.
+    if (!hasOpensslClient()) {
+      log('openssl s_time not found: the server-bound ECDSA÷RSA rounds are skipped');
+      return { adapter, comparisons: results };
+    }
+    const target = { caFile: files.ecdsa.caFile, processes: OPENSSL_PROCESSES };
+    const opensslRounds = await measureInterleaved(
+      servers.tlsRsa,
+      [
+        ['rsa', target, servers.tlsRsa],
+        ['ecdsa', target, servers.tls],
+      ],
+      handshakeConfig,
+      'TLS     handshakes (openssl)',
+      OPENSSL_HANDSHAKE_ROUNDS,
+    );
+    results.push(
+      comparison(
+        'ECDSA÷RSA openssl',
+        `full handshakes/s against server-only TLS with an ECDSA P-256 server certificate ÷ an RSA-2048 one (same ECDSA P-256 CA), from ${OPENSSL_PROCESSES} openssl s_time -new processes (C client) on the load generator's CPU`,
+        abFigures(opensslRounds, ['rsa', 'ecdsa'], TARGETS.ecdsaOverRsa, handshakeConfig),
+        ['rsa', 'ecdsa'],
+        'handshakes/s',
+      ),
+    );
     return { adapter, comparisons: results };
   } finally {
     await Promise.all(Object.values(servers).map((server) => stopChild(server.child)));
@@ -442,9 +480,14 @@ async function main() {
     revision: describeRevision(),
     versions: describeVersions([...NEST_PACKAGES, 'autocannon']),
   };
-  // Per adapter: one keep-alive pairing of 3 arms; on Express two handshake pairings of 2.
+  // Per adapter: one keep-alive pairing of 3 arms; on Express two handshake pairings of 2, and
+  // a third (the openssl client) where openssl is installed.
   const keepAlive = plannedSeconds(config, 1, 3);
-  const handshakes = plannedSeconds({ ...config, seconds: config.handshakeSeconds }, 2, 2);
+  const handshakes = plannedSeconds(
+    { ...config, seconds: config.handshakeSeconds },
+    hasOpensslClient() ? 3 : 2,
+    2,
+  );
   const typical = adapters.length * keepAlive.typical + handshakes.typical;
   const worst = adapters.length * keepAlive.worst + handshakes.worst;
   const lifetimeSeconds = Math.ceil(keepAlive.worst + handshakes.worst) + 120;

@@ -3,6 +3,7 @@
 // handshake and closing it, then the next, for `config.seconds` s. No request is sent: the
 // figure is handshakes per second, what a client that opens a connection per request pays
 // before its first byte.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHistogram } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { trackRound } from './processes.mjs';
@@ -176,5 +177,112 @@ export async function measureHandshakeRound(server, target, config) {
     cpuCores,
     serverMicrosPerHandshake: perHandshake(cpuCores.server),
     loadGeneratorMicrosPerHandshake: perHandshake(cpuCores.loadGenerator),
+  };
+}
+
+/** Whether `openssl s_time` can run here (the C client of {@link measureOpensslHandshakeRound}). */
+export function hasOpensslClient() {
+  const probe = spawnSync('openssl', ['s_time', '-help'], { stdio: 'ignore', timeout: 5_000 });
+  return probe.error === undefined && probe.status === 0;
+}
+
+/** The children's user + system CPU that bash's `times` prints last, in µs (`0m1.250s 0m0.030s`). */
+function childrenCpuMicros(output) {
+  const lines = output.trim().split('\n');
+  const match = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? '');
+  if (!match) return null;
+  const [, um, us, sm, ss] = match;
+  return (Number(um) * 60 + Number(us) + Number(sm) * 60 + Number(ss)) * 1e6;
+}
+
+/**
+ * One `openssl s_time -new` for `seconds`: full TLS 1.3 handshakes one after the other, each on
+ * a new connection, checking the server's certificate against `caFile` (`-verify 1`), no
+ * request. Run under `bash -c '…; times'` so that its CPU time is known. Resolves to
+ * `{ connections, cpuMicros }`; rejects if it failed or printed no count.
+ */
+function opensslTimeNew(port, caFile, seconds) {
+  const command = [
+    'openssl s_time -connect',
+    `127.0.0.1:${port}`,
+    '-new -tls1_3 -verify 1 -CAfile',
+    `'${caFile.replaceAll("'", "'\\''")}'`,
+    '-time',
+    String(seconds),
+    '; times',
+  ].join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const count = /(\d+) connections in [\d.]+s;/.exec(output);
+      if (code !== 0 || !count) {
+        reject(new Error(`openssl s_time failed (${signal ?? code}): ${output.slice(-500)}`));
+        return;
+      }
+      resolve({ connections: Number(count[1]), cpuMicros: childrenCpuMicros(output) });
+    });
+  });
+}
+
+/**
+ * A round of full handshakes from OpenSSL's C client instead of Node's (target:
+ * `{ caFile, processes }`): `processes` `openssl s_time -new` side by side on the load
+ * generator's CPU (they inherit this process's affinity), for `config.seconds`. Node's TLS
+ * client costs more per handshake than most servers do, so that the Node rounds above measure
+ * the client; this one is cheap enough per handshake for the server to be the bottleneck, which
+ * `cpuCores.server` shows. Same result shape as {@link measureHandshakeRound}: the children's
+ * CPU is the load generator's (from bash's `times`), not another process's.
+ */
+export async function measureOpensslHandshakeRound(server, target, config) {
+  const port = Number(new URL(server.url).port);
+  const processes = target.processes ?? 8;
+  const measured = await withCpuCores(server, () =>
+    Promise.all(
+      Array.from({ length: processes }, () => opensslTimeNew(port, target.caFile, config.seconds)),
+    ),
+  );
+  const { result, wallMicros, cpuCores } = measured;
+  const connections = result.reduce((sum, run) => sum + run.connections, 0);
+  const childMicros = result.every((run) => run.cpuMicros !== null)
+    ? result.reduce((sum, run) => sum + run.cpuMicros, 0)
+    : null;
+  const childCores = childMicros === null ? null : childMicros / wallMicros;
+  const adjusted = {
+    server: cpuCores.server,
+    loadGenerator:
+      childCores === null ? cpuCores.loadGenerator : round(cpuCores.loadGenerator + childCores, 2),
+    // The children were counted as "other" processes; what remains is someone else's.
+    other:
+      cpuCores.other === null || childCores === null
+        ? cpuCores.other
+        : round(Math.max(0, cpuCores.other - childCores), 2),
+  };
+  const perHandshake = (cores) =>
+    cores === null || connections === 0 ? null : round((cores * wallMicros) / connections, 1);
+  const seconds = wallMicros / 1e6;
+  return {
+    reqPerSec: connections / seconds,
+    requests: connections,
+    durationSeconds: round(seconds, 2),
+    handshakes: connections,
+    resumed: 0,
+    full: connections,
+    handshakesIncludingDrain: connections,
+    latencyMs: { p50: NaN, p99: NaN, max: NaN },
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    failures: {},
+    statusCodes: {},
+    cpuCores: adjusted,
+    serverMicrosPerHandshake: perHandshake(adjusted.server),
+    loadGeneratorMicrosPerHandshake: perHandshake(adjusted.loadGenerator),
+    client: `openssl s_time -new -tls1_3 -verify 1, ${processes} processes`,
   };
 }
