@@ -104,7 +104,10 @@ function crc16(data: Buffer): number {
   return crc;
 }
 
-/** The slot of a key: of its hash tag (the first non-empty `{…}`) when it has one. */
+/**
+ * The slot of a key, by Redis's rule: of what is between its first `{` and the next `}` when that
+ * is not empty (the hash tag), else of the whole key.
+ */
 export function keySlot(key: string): number {
   const open = key.indexOf('{');
   const close = open === -1 ? -1 : key.indexOf('}', open + 1);

@@ -53,10 +53,12 @@ export interface RedisThrottlerStorageOptions {
    * user and password of the first one are used for every node the cluster reports). The
    * storage creates and closes its own `Cluster` client with the settings of `url`'s client,
    * except that a command waits for a node connection that is still opening (while the cluster
-   * as a whole is up); a command refused because its connection closed is never re-sent (it may
-   * have been counted), and every call is bounded by `commandTimeoutMs` whatever the cluster's
-   * queueing, redirects and retries. One key's entries share a slot; the tiers of one request are one script call
-   * each, sent at once.
+   * as a whole is up); a command refused because its connection closed is never re-sent (it
+   * may have been counted), and every call is bounded by `commandTimeoutMs` whatever the
+   * cluster's queueing, redirects and retries. One key's entries share a slot; the tiers of
+   * one request are one script call each, sent at once. A TLS cluster whose nodes announce
+   * addresses their certificates do not name needs a `client` of your own (ioredis's
+   * `dnsLookup` and `redisOptions.tls`).
    */
   cluster?: readonly string[];
   /**
@@ -429,7 +431,8 @@ function ownClientOptions(commandTimeoutMs: number, node: ClusterNode | undefine
       : {
           ...(node.username === undefined ? {} : { username: node.username }),
           ...(node.password === undefined ? {} : { password: node.password }),
-          ...(node.tls ? { tls: { servername: node.host } } : {}),
+          // Each connection checks its node's certificate for the address it connects to.
+          ...(node.tls ? { tls: {} } : {}),
         }),
   };
 }

@@ -522,6 +522,27 @@ describe('RedisThrottlerStorage on a Redis Cluster', () => {
     }
   });
 
+  it("gives every node connection the first URL's credentials, decoded, and TLS for rediss:", async () => {
+    // Nothing listens on port 1: only the client's settings are looked at.
+    const storage = new RedisThrottlerStorage({
+      cluster: ['rediss://svc%2Drl:p%40ss@127.0.0.1:1', 'rediss://127.0.0.1:2'],
+    });
+    try {
+      const { redisOptions } = (storage as unknown as { client: Cluster }).client.options;
+      expect(redisOptions).toMatchObject({
+        username: 'svc-rl',
+        password: 'p@ss',
+        tls: {},
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: 100,
+      });
+      expect(storage.available).toBe(false);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('refuses a cluster option that is empty or not redis URLs, without quoting a password', () => {
     expect(() => new RedisThrottlerStorage({ cluster: [] })).toThrow('"cluster"');
     expect(
