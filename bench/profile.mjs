@@ -5,6 +5,8 @@
 //
 //   node bench/profile.mjs [--stack ours] [--adapter express] [--cache on] [--alg RS256]
 //     [--route get|post] [--seconds 10] [--connections 16] [--top 25] [--out DIR]
+//   node bench/profile.mjs --server logging [--logging on|off|context] [--adapter express] …
+//     (the logging benchmark's server, GET /items/42)
 //
 // The .cpuprofile is kept in --out (default bench/results/profiles/): open it in Chrome DevTools
 // (Performance, "Load profile") or https://www.speedscope.app for the flame graph. Uses the
@@ -23,6 +25,8 @@ setProgramName('bench/profile');
 
 const { values } = parseArgs({
   options: {
+    server: { type: 'string', default: 'peers' },
+    logging: { type: 'string', default: 'on' },
     stack: { type: 'string', default: 'ours' },
     adapter: { type: 'string', default: 'express' },
     cache: { type: 'string', default: 'on' },
@@ -49,6 +53,9 @@ for (const [name, value] of [
   }
 }
 if (!['get', 'post'].includes(values.route)) fail('--route must be get or post');
+if (!['peers', 'logging'].includes(values.server)) fail('--server must be peers or logging');
+if (!['on', 'off', 'context'].includes(values.logging))
+  fail('--logging must be on, off or context');
 if (!['RS256', 'ES256'].includes(values.alg)) fail('--alg must be RS256 or ES256');
 
 /** The layer a profile frame belongs to, from its script's path. */
@@ -193,51 +200,93 @@ function printRows(title, rows) {
   }
 }
 
-async function main() {
-  const directory = join(
-    values.out,
-    `${values.stack}-${values.adapter}-${values.cache}-${values.alg}-${values.route}`,
-  );
-  rmSync(directory, { recursive: true, force: true });
-  mkdirSync(directory, { recursive: true });
+/**
+ * The server to profile and what to send it: a peers server (`--stack`, `--cache`, `--alg`,
+ * `--route`: `/items` with a token) or the logging benchmark's (`--logging`: `GET /items/42`,
+ * public).
+ */
+async function plan(directory) {
+  const nodeOptions = ['--cpu-prof', `--cpu-prof-dir=${directory}`];
+  const maxSeconds = `--max-seconds=${seconds + 120}`;
+  if (values.server === 'logging') {
+    return {
+      label: `logging ${values.logging} on ${values.adapter}`,
+      start: () =>
+        startServer({
+          script: join(BENCH_DIR, 'logging-server.mjs'),
+          nodeOptions,
+          args: [`--adapter=${values.adapter}`, `--logging=${values.logging}`, maxSeconds],
+          label: `${values.adapter} logging ${values.logging} server`,
+          pinning: { enabled: false },
+        }),
+      path: '/items/42',
+      post: false,
+      headers: {},
+      close: async () => undefined,
+    };
+  }
   const issuer = await createLocalIssuer({ algorithms: ['RS256', 'ES256'] });
   const token = issuer.mint({
     alg: values.alg,
     scope: ['bench.read', 'bench.write'],
     expiresInSeconds: seconds + 120,
   });
-  const server = await startServer({
-    script: join(BENCH_DIR, 'peers-server.mjs'),
-    nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${directory}`],
-    args: [
-      `--stack=${values.stack}`,
-      `--adapter=${values.adapter}`,
-      `--cache=${values.cache}`,
-      `--issuer=${issuer.url}`,
-      `--audience=${issuer.audience}`,
-      `--jwks-uri=${issuer.jwksUri}`,
-      `--max-seconds=${seconds + 120}`,
-    ],
-    label: `${values.adapter} ${values.stack} server`,
-    pinning: { enabled: false },
+  const post = values.route === 'post';
+  return {
+    label: `${values.stack} on ${values.adapter}, cache ${values.cache}, ${values.alg}, ${values.route}`,
+    start: () =>
+      startServer({
+        script: join(BENCH_DIR, 'peers-server.mjs'),
+        nodeOptions,
+        args: [
+          `--stack=${values.stack}`,
+          `--adapter=${values.adapter}`,
+          `--cache=${values.cache}`,
+          `--issuer=${issuer.url}`,
+          `--audience=${issuer.audience}`,
+          `--jwks-uri=${issuer.jwksUri}`,
+          maxSeconds,
+        ],
+        label: `${values.adapter} ${values.stack} server`,
+        pinning: { enabled: false },
+      }),
+    path: '/items',
+    post,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(post ? { 'content-type': 'application/json' } : {}),
+    },
+    close: () => issuer.close(),
+  };
+}
+
+async function main() {
+  const directory = join(
+    values.out,
+    values.server === 'logging'
+      ? `logging-${values.adapter}-${values.logging}`
+      : `${values.stack}-${values.adapter}-${values.cache}-${values.alg}-${values.route}`,
+  );
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(directory, { recursive: true });
+  const target = await plan(directory);
+  const server = await target.start().catch(async (error) => {
+    await target.close();
+    throw error;
   });
   let requests = 0;
   try {
-    const headers = { authorization: `Bearer ${token}` };
-    const post = values.route === 'post';
-    if (post) headers['content-type'] = 'application/json';
+    const { headers, post } = target;
     const run = (duration) =>
       autocannon({
-        url: `${server.url}/items`,
+        url: `${server.url}${target.path}`,
         method: post ? 'POST' : 'GET',
         headers,
         body: post ? CREATE_ITEM_BODY : undefined,
         connections,
         duration,
       });
-    log(
-      `profiling ${values.stack} on ${values.adapter}, cache ${values.cache}, ${values.alg}, ${values.route} for ${seconds} s`,
-    );
+    log(`profiling ${target.label} for ${seconds} s`);
     const result = await run(seconds);
     requests = result.requests.total;
     const bad = result.non2xx + result.errors + result.timeouts;
@@ -245,7 +294,7 @@ async function main() {
     log(`${requests} requests, ${Math.round(result.requests.average)} req/s`);
   } finally {
     await stopChild(server.child);
-    await issuer.close();
+    await target.close();
   }
   const [file] = readdirSync(directory).filter((name) => name.endsWith('.cpuprofile'));
   if (!file) fail(`no .cpuprofile was written to ${directory}`);
