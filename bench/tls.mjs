@@ -5,7 +5,10 @@
 //   keep-alive req/s   mTLS ÷ server-only TLS             target ≥ 0.95
 //   handshakes/s       resumed ÷ full, mTLS server        target ≥ 2
 //   full handshakes/s  ECDSA P-256 ÷ RSA-2048 server key  target ≥ 1.5 (server-only TLS); measured
-//                      from Node's TLS client and again from 8 `openssl s_time -new` processes
+//                      from Node's TLS client, again with both servers held to 0.3 of a core by
+//                      a cgroup CPU quota (so that the server, not the client, is the
+//                      bottleneck; skipped where cgroups cannot be written), and from 8
+//                      `openssl s_time -new` processes
 //
 // Servers (bench/tls-server.mjs, one process per transport, side by side on the server CPU):
 // the same Nest app with SecureApiModule and GET /hello (@Public, {"ok":true}), over plain HTTP,
@@ -50,6 +53,7 @@ import {
   describeVersions,
   NEST_PACKAGES,
 } from './lib/machine.mjs';
+import { capCpu } from './lib/cpu-cap.mjs';
 import { preflightChecks } from './lib/preflight.mjs';
 import { installStopHandlers, runMain, startServer, stopChild } from './lib/processes.mjs';
 import { abFigures, measureInterleaved, plannedSeconds } from './lib/rounds.mjs';
@@ -76,6 +80,12 @@ const OPENSSL_HANDSHAKE_ROUNDS = Object.freeze({
 });
 /** `openssl s_time` processes side by side on the load generator's CPU. */
 const OPENSSL_PROCESSES = 8;
+/**
+ * Cores the servers are held to in the capped ECDSA÷RSA rounds: low enough that the client,
+ * which needs about 0.7 ms of its own core per full handshake, keeps ahead of an RSA server
+ * (about 0.6 ms of CPU per handshake) and of an ECDSA one (about 0.4 ms).
+ */
+const SERVER_CPU_CAP = 0.3;
 
 function readAdapters() {
   const raw = process.env.BENCH_TLS_ADAPTERS ?? '';
@@ -265,7 +275,14 @@ const SATURATED_CORES = 0.9;
  * µs(A) ÷ µs(B), operations per second of server CPU, B against A. It is what the ratio would be
  * if the server were the bottleneck in both arms; `serverSaturated` says whether it was.
  */
-function comparison(name, description, figures, [a, b], unit) {
+function comparison(
+  name,
+  description,
+  figures,
+  [a, b],
+  unit,
+  { saturatedAt = SATURATED_CORES } = {},
+) {
   const perOp = (arm) =>
     round(
       median(
@@ -287,7 +304,7 @@ function comparison(name, description, figures, [a, b], unit) {
     serverMicrosPerOp: micros,
     serverCpuRatio: round(micros[a] / micros[b], 3),
     serverSaturated:
-      Math.min(figures[a].median.serverCores, figures[b].median.serverCores) >= SATURATED_CORES,
+      Math.min(figures[a].median.serverCores, figures[b].median.serverCores) >= saturatedAt,
     ...figures,
   };
 }
@@ -381,10 +398,44 @@ async function benchAdapter(adapter, files, config, lifetimeSeconds) {
         'handshakes/s',
       ),
     );
-    // Node's TLS client costs more per ECDSA handshake than the server does, so the rounds
-    // above end up measuring the client; OpenSSL's C client leaves the server the bottleneck.
+    // On two cores the client (Node's, and OpenSSL's below) runs out of CPU before the server
+    // does, so those rounds measure the client. Held to a fraction of its core, the server is
+    // the bottleneck whatever the client can do: handshakes/s at a fixed server CPU budget.
+    const cap = capCpu(SERVER_CPU_CAP, [servers.tlsRsa.child.pid, servers.tls.child.pid]);
+    if (!cap.ok) {
+      log(
+        `cannot cap the servers' CPU (${cap.reason}): the server-bound ECDSA÷RSA rounds are skipped`,
+      );
+    } else {
+      try {
+        const cappedRounds = await measureInterleaved(
+          servers.tlsRsa,
+          [
+            ['rsa', { tlsOptions: load.handshakeServerOnly, resume: false }, servers.tlsRsa],
+            ['ecdsa', { tlsOptions: load.handshakeServerOnly, resume: false }, servers.tls],
+          ],
+          handshakeConfig,
+          `TLS     handshakes (servers capped at ${SERVER_CPU_CAP} cores)`,
+          HANDSHAKE_ROUNDS,
+        );
+        results.push(
+          comparison(
+            'ECDSA÷RSA capped',
+            `full handshakes/s against server-only TLS with an ECDSA P-256 server certificate ÷ an RSA-2048 one (same ECDSA P-256 CA), Node's TLS client, each server held to ${SERVER_CPU_CAP} of a core by a cgroup CPU quota so that the server, not the client, is the bottleneck`,
+            abFigures(cappedRounds, ['rsa', 'ecdsa'], TARGETS.ecdsaOverRsa, handshakeConfig),
+            ['rsa', 'ecdsa'],
+            'handshakes/s',
+            { saturatedAt: SATURATED_CORES * SERVER_CPU_CAP },
+          ),
+        );
+      } finally {
+        cap.release();
+      }
+    }
+    // Node's TLS client costs more per ECDSA handshake than the server does, so the uncapped
+    // rounds end up measuring the client; OpenSSL's C client is tried as well.
     if (!hasOpensslClient()) {
-      log('openssl s_time not found: the server-bound ECDSA÷RSA rounds are skipped');
+      log('openssl s_time not found: the openssl ECDSA÷RSA rounds are skipped');
       return { adapter, comparisons: results };
     }
     const target = { caFile: files.ecdsa.caFile, processes: OPENSSL_PROCESSES };
@@ -483,9 +534,10 @@ async function main() {
   // Per adapter: one keep-alive pairing of 3 arms; on Express two handshake pairings of 2, and
   // a third (the openssl client) where openssl is installed.
   const keepAlive = plannedSeconds(config, 1, 3);
+  // …and two more (servers capped, and the openssl client) where the machine allows them.
   const handshakes = plannedSeconds(
     { ...config, seconds: config.handshakeSeconds },
-    hasOpensslClient() ? 3 : 2,
+    hasOpensslClient() ? 4 : 3,
     2,
   );
   const typical = adapters.length * keepAlive.typical + handshakes.typical;
