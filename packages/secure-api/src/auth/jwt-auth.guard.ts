@@ -18,7 +18,7 @@ import { AuthFailureLimiter } from '../throttling/auth-failure.limiter.js';
 import { rejectionReasonOf } from './jwt-error-reason.js';
 import { BEARER_TOKENS, SecureJwtStrategy } from './jwt.strategy.js';
 import { type Principal } from './principal.js';
-import { loggedPrincipal } from '../logging/request-context.js';
+import { connectionOf, loggedPrincipal } from '../logging/request-context.js';
 import { RequestLogContext } from '../logging/request-log-context.js';
 import { logSecurityEvent, SecurityEvent } from '../logging/security-event.js';
 import { RouteRequirements } from './route-requirement.js';
@@ -214,11 +214,4 @@ export class JwtAuthGuard implements CanActivate {
       { reason },
     );
   }
-}
-
-/** The request's socket, on Express (`request.socket`) and Fastify (`request.raw.socket`). */
-function connectionOf(request: AuthenticatedRequest): object | undefined {
-  const holder = request as { socket?: unknown; raw?: { socket?: unknown } };
-  const socket = holder.raw?.socket ?? holder.socket;
-  return typeof socket === 'object' && socket !== null ? socket : undefined;
 }

@@ -58,6 +58,17 @@ export function rawRequestOf(request: AnyRequest): IncomingMessage & Stamped {
   return 'raw' in request ? request.raw : request;
 }
 
+/**
+ * The request's connection: its socket on Express (`request.socket`) and Fastify
+ * (`request.raw.socket`). What a keep-alive client repeats on every request (its token, its API
+ * key) can be remembered per connection, in a `WeakMap` that lets go with the socket.
+ */
+export function connectionOf(request: unknown): object | undefined {
+  const holder = request as { socket?: unknown; raw?: { socket?: unknown } } | null | undefined;
+  const socket = holder?.raw?.socket ?? holder?.socket;
+  return typeof socket === 'object' && socket !== null ? socket : undefined;
+}
+
 /** Records the route a request reached; done by the first guard, once per request. */
 export function setAction(request: AnyRequest, action: LoggedAction): void {
   rawRequestOf(request)[ACTION] = action;

@@ -1,3 +1,4 @@
+import { Agent, get as httpGet } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   hashApiKey,
@@ -240,6 +241,47 @@ describe.each(ADAPTERS)('throttling on %s', (adapter) => {
       expect(statuses(await inSequence(2, withKey(KEY_B)))).toEqual([200, 200]);
       // Without a key, the public route is not in the principal tier.
       expect(statuses(await inSequence(3, () => get(url)))).toEqual([200, 200, 200]);
+    });
+
+    it('answers each API key on a keep-alive connection by what it is, not by the key before it', async () => {
+      const url = await boot({
+        tiers: [{ name: 'principal', by: 'principal', limit: 5, ttl: MINUTE }],
+        apiKeys: [
+          { id: 'partner-a', sha256: hashApiKey(KEY_A) },
+          { id: 'partner-b', sha256: hashApiKey(KEY_B) },
+        ],
+      });
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (key: string): Promise<{ status: number; reused: boolean; limit: string }> =>
+        new Promise((resolve, reject) => {
+          const request = httpGet(
+            `${url}/throttle/public`,
+            { agent, headers: { 'x-api-key': key } },
+            (response) => {
+              response.resume();
+              response.on('end', () =>
+                resolve({
+                  status: response.statusCode ?? 0,
+                  reused: request.reusedSocket,
+                  limit: String(response.headers.ratelimit ?? ''),
+                }),
+              );
+            },
+          );
+          request.on('error', reject);
+        });
+      try {
+        const answers = [];
+        for (const key of [KEY_A, UNKNOWN_KEY, KEY_B, KEY_A, KEY_A]) answers.push(await send(key));
+        expect(answers.map(({ status }) => status)).toEqual([200, 401, 200, 200, 200]);
+        expect(answers.slice(1).every(({ reused }) => reused)).toBe(true);
+        // partner-a's own count goes on (4, 3, 2 left), untouched by partner-b's request.
+        expect(answers[0]?.limit).toMatch(/^"principal";r=4;/);
+        expect(answers[2]?.limit).toMatch(/^"principal";r=4;/);
+        expect(answers[4]?.limit).toMatch(/^"principal";r=2;/);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('refuses an unknown API key with 401 and never echoes it', async () => {
