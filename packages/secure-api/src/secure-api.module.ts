@@ -301,10 +301,11 @@ export class SecureApiModule extends SecureApiConfigurableModule implements Nest
       controllers: [...(module.controllers ?? []), ...(runtimeControl ? [LogLevelController] : [])],
     };
     // Nest mounts the middleware of global modules in the order it found them, and finds a
-    // module's imports after the module itself: LoggerModule imported by SecureApiModule would
-    // log only after the module's own middleware, which answers some requests itself (refused
-    // methods, bodies, CORS preflights). Imported beside it, ahead of it, it sees them all;
-    // the request id is given ahead of both, so that pino-http binds the module's id.
+    // module's imports after the module itself. SecureApiRequestIdModule comes first: its
+    // middleware gives the request its id, its logger and its completion line before the
+    // module's own middleware, which answers some requests itself (refused methods, bodies,
+    // CORS preflights), so those are logged too. LoggerModule mounts no middleware here (the
+    // params have no routes); it provides PinoLogger and builds the root logger.
     return {
       module: SecureApiLoggingModule,
       imports: [

@@ -1,8 +1,8 @@
 import { type IncomingMessage, type ServerResponse } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
 import { type Params } from 'nestjs-pino';
 import {
   type DestinationStream,
+  type Logger,
   destination as pinoDestination,
   type LoggerOptions,
   stdTimeFunctions,
@@ -16,7 +16,6 @@ import {
   type LoggingOptions,
 } from './logging-options.js';
 import { Masker, maskingPinoOptions } from './masker.js';
-import { assignRequestId } from './request-id.js';
 import { actionOf, clientAddressOf, principalOf } from './request-context.js';
 
 /** Longest request path and user agent written into a request log line. */
@@ -32,8 +31,8 @@ export interface LoggingStats {
 }
 
 /**
- * What the process's root logger was built with. nestjs-pino keeps one root logger (and one
- * pino-http middleware) per process, built from the first `LoggerModule` params it sees; every
+ * What the process's root logger was built with. nestjs-pino keeps one root logger per
+ * process, built from the first `LoggerModule` params it sees; every
  * later app in the same process logs through that root. So the masker, the registry the
  * runtime level acts on and the destination's counters are per process too.
  */
@@ -41,10 +40,34 @@ interface LoggingRuntime {
   readonly params: Params;
   readonly masker: Masker;
   readonly registry: LoggerRegistry;
+  readonly requestLog: RequestLog;
+}
+
+/**
+ * How the module's request-id middleware logs each request (see `RequestIdMiddleware`): with
+ * the process's params, whether a completion line is written (`logging.requestLog`), and the
+ * line itself.
+ */
+export interface RequestLog {
+  /** Key of the request id binding of each request's logger. */
+  readonly requestIdKey: string;
+  /** Whether the completion line is written. */
+  readonly completionLine: boolean;
+  /**
+   * Writes `logger`'s completion line once `response` is done (finished, closed or failed):
+   * `info` below 400, `warn` for 4xx, `error` for 5xx or an error, with the fields of
+   * {@link completionFields}.
+   */
+  watch(request: IncomingMessage, response: ServerResponse, logger: Logger): void;
 }
 
 let runtime: LoggingRuntime | undefined;
 const counters = { droppedLines: 0, destinationErrors: 0 };
+
+/** How requests are logged, once a logger was configured by the module (see {@link RequestLog}). */
+export function requestLogOf(): RequestLog | undefined {
+  return runtime?.requestLog;
+}
 
 /** The registry of the process's loggers, once a logger was configured by the module. */
 export function loggerRegistry(): LoggerRegistry | undefined {
@@ -178,13 +201,44 @@ function completionFields(
   };
 }
 
+/** The binding that carries a request's id in every line logged during the request. */
+const REQUEST_ID_KEY = 'requestId';
+
+function createRequestLog(masking: Masker, completionLine: boolean): RequestLog {
+  return {
+    requestIdKey: REQUEST_ID_KEY,
+    completionLine,
+    watch(request, response, logger) {
+      const startedAt = Date.now();
+      const done = (error?: unknown): void => {
+        response.removeListener('finish', done);
+        response.removeListener('close', done);
+        response.removeListener('error', done);
+        const failure = error ?? (response as Response & { err?: unknown }).err;
+        const failed = failure !== undefined || response.statusCode >= 500;
+        const level = failed ? 'error' : response.statusCode >= 400 ? 'warn' : 'info';
+        const fields = completionFields(masking, request, response, {
+          durationMs: Date.now() - startedAt,
+        });
+        // The error behind a 5xx is logged by the exception filter, with its cause chain.
+        logger[level](fields, failed ? 'request failed' : 'request completed');
+      };
+      response.on('finish', done);
+      response.on('close', done);
+      response.on('error', done);
+    },
+  };
+}
+
 /**
  * The nestjs-pino `LoggerModule` params the module uses: JSON lines, masked (see
  * {@link Masker}), an asynchronous bounded destination, the request id of
  * `X-Request-Id`, one completion line per request, the hooks of the runtime log level.
  *
  * For an app that configures nestjs-pino itself: set `logging: false` in the module options
- * and import `LoggerModule.forRoot(SecureApiModule.loggerParams({ ... }))`.
+ * and import `SecureApiRequestIdModule`, then `LoggerModule.forRoot(SecureApiModule.loggerParams({
+ * ... }))`: the params mount no middleware of nestjs-pino's; `SecureApiRequestIdModule`'s gives
+ * each request its id, its logger (in nestjs-pino's request context) and its completion line.
  *
  * Built once per process, like the root logger nestjs-pino builds from them: a later call
  * returns the params of the first.
@@ -216,50 +270,27 @@ export function secureLoggerParams(given?: LoggingOptions | ResolvedLoggingOptio
     },
     serializers: {
       ...masking.serializers,
-      // pino-http binds the raw request to a child logger per request (`child({ req })`), even
-      // with quietReqLogger, and pino serialises bindings at once: without these the whole
-      // IncomingMessage would be stringified on every request, for a logger never written to.
-      // The request line is built by completionFields() instead.
+      // A raw request or response given as `req` / `res` (as pino-http would bind them) is left
+      // out: pino would otherwise stringify the whole IncomingMessage. The request line is
+      // built by completionFields() instead.
       req: omitted,
       res: omitted,
     },
     onChild: levels.onChild,
     hooks: levels.hooks,
   };
-  const accept = options.acceptRequestId;
-  const httpOptions: PinoHttpOptions<Request, Response> = {
+  // The root logger nestjs-pino builds (and exposes as PinoLogger.root) from these options. Its
+  // pino-http middleware is not mounted (no routes below): each request gets one child logger
+  // and its completion line from the module's request-id middleware, which is what pino-http
+  // did with two children, a listener array and its own bookkeeping per request.
+  const rootOptions: PinoHttpOptions<Request, Response> = {
     ...pinoOptions,
-    genReqId: (request, response) => assignRequestId(request, response, accept),
-    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
-    // pino-http's wrappers would run pino's own error serializer over errors the masker has
-    // already turned into plain objects (reporting them as type "Object"); raw requests and
-    // responses are never logged here, so its req/res serializers are not needed either.
+    // pino-http would wrap the serializers and run pino's own error serializer over errors the
+    // masker has already turned into plain objects (reporting them as type "Object").
     wrapSerializers: false,
-    // Lines logged during a request carry its id (and, once authenticated, its principal),
-    // not a copy of the whole request.
-    quietReqLogger: true,
-    quietResLogger: true,
-    autoLogging: options.requestLog,
-    customLogLevel: (_request, response, error) =>
-      error !== undefined || response.statusCode >= 500
-        ? 'error'
-        : response.statusCode >= 400
-          ? 'warn'
-          : 'info',
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customSuccessObject: (request, response, value) =>
-      completionFields(built.masker, request, response, value as Record<string, unknown>),
-    // The error behind a 5xx is logged by the exception filter, with its cause chain.
-    customErrorObject: (request, response, _error, value) =>
-      completionFields(built.masker, request, response, value as Record<string, unknown>),
   };
-  const params: Params = {
-    pinoHttp: [httpOptions, destinationOf(options)],
-    // The path the module's own middleware uses: it matches every request, routed or not, on
-    // both adapters (nestjs-pino's default `{/*splat}` reaches no route on Fastify here).
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-  };
-  runtime = { ...built, params };
+  const params: Params = { pinoHttp: [rootOptions, destinationOf(options)], forRoutes: [] };
+  const requestLog = createRequestLog(built.masker, options.requestLog);
+  runtime = { ...built, params, requestLog };
   return params;
 }

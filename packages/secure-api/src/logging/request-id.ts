@@ -41,8 +41,8 @@ export function assignRequestId(
   const id =
     accept && typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
   (request as WithRequestId)[REQUEST_ID] = id;
-  // pino-http binds `req.id` when it is set; @fastify/middie sets it to Fastify's own request
-  // counter before any middleware runs.
+  // `req.id` too, as pino-http and other middleware read it; @fastify/middie sets it to
+  // Fastify's own request counter before any middleware runs.
   (request as WithRequestId & { id?: unknown }).id = id;
   if (!response.headersSent) response.setHeader(REQUEST_ID_HEADER, id);
   return id;
