@@ -88,11 +88,11 @@ export interface LoggerRegistryOptions {
    */
   contextKey?: string;
   /**
-   * Binding that marks a logger as one request's (pino-http's `requestId`): such loggers, and
-   * their children, are not tracked. They live only as long as the request, and one made at
-   * its parent's level reads the level through its prototype anyway; tracking the two or three
-   * of them pino-http and nestjs-pino make per request would cost more than the rest of the
-   * request log. `false` tracks every child.
+   * Binding that marks a logger as one request's (the `requestId` the module's request log
+   * binds, as pino-http does): such loggers, and their children, are not tracked. They live only
+   * as long as the request, and one made at its parent's level reads the level through its
+   * prototype anyway; tracking the one or two made per request would cost more than the rest of
+   * the request log. `false` tracks every child.
    * @default 'requestId'
    */
   requestKey?: string | false;
