@@ -2,10 +2,15 @@ import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
+import { ConnectionMemo } from '../logging/request-context.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { JwksKeyStore } from './jwks-key-store.js';
 import { type Principal } from './principal.js';
 import { assertTimeClaims } from './time-claims.js';
+
+function digest(token: string): string {
+  return hash('sha256', token, 'base64url');
+}
 
 interface Entry {
   readonly principal: Principal;
@@ -25,8 +30,8 @@ interface Entry {
 export class VerifiedTokenCache {
   private readonly cache: LRUCache<string, Entry> | undefined;
   private readonly maxTtlMs: number;
-  /** Per connection, held weakly: the last token and its key (see {@link keyOf}). */
-  private readonly lastOnConnection = new WeakMap<object, { token: string; key: string }>();
+  /** Per connection: the last token and its key (see {@link keyOf}). */
+  private readonly lastOnConnection = new ConnectionMemo<string>();
 
   constructor(
     @Inject(SECURE_API_OPTIONS) private readonly options: ResolvedSecureApiOptions,
@@ -56,12 +61,7 @@ export class VerifiedTokenCache {
    * costs a string comparison instead of a SHA-256 per request.
    */
   keyOf(token: string, connection?: object): string {
-    if (connection === undefined) return hash('sha256', token, 'base64url');
-    const last = this.lastOnConnection.get(connection);
-    if (last?.token === token) return last.key;
-    const key = hash('sha256', token, 'base64url');
-    this.lastOnConnection.set(connection, { token, key });
-    return key;
+    return this.lastOnConnection.get(connection, token, digest);
   }
 
   /**

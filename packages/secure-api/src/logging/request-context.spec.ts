@@ -1,6 +1,6 @@
 import { principalFromClaims } from '../auth/principal.js';
 import { resolveOptions } from '../secure-api.options.js';
-import { loggedPrincipal } from './request-context.js';
+import { ConnectionMemo, loggedPrincipal } from './request-context.js';
 
 const auth = resolveOptions({ auth: { issuer: 'https://id.example.com', audience: 'a' } }).auth;
 
@@ -26,5 +26,36 @@ describe('loggedPrincipal', () => {
     expect(Object.isFrozen(logged)).toBe(true);
     expect(loggedPrincipal(first)).toBe(logged);
     expect(loggedPrincipal(second)).toEqual({ sub: 'user-2', authMethod: 'bearer' });
+  });
+});
+
+describe('ConnectionMemo', () => {
+  it('computes once per connection and input, and again for another input or connection', () => {
+    const memo = new ConnectionMemo<string>();
+    const calls: string[] = [];
+    const compute = (input: string): string => {
+      calls.push(input);
+      return `#${input}`;
+    };
+    const first = {};
+    const second = {};
+    expect(memo.get(first, 'a', compute)).toBe('#a');
+    expect(memo.get(first, 'a', compute)).toBe('#a');
+    expect(memo.get(second, 'a', compute)).toBe('#a');
+    expect(memo.get(first, 'b', compute)).toBe('#b');
+    expect(memo.get(first, 'a', compute)).toBe('#a');
+    expect(calls).toEqual(['a', 'a', 'b', 'a']);
+  });
+
+  it('computes every time without a connection', () => {
+    const memo = new ConnectionMemo<number>();
+    let calls = 0;
+    const compute = (input: string): number => {
+      calls += 1;
+      return input.length;
+    };
+    expect(memo.get(undefined, 'abc', compute)).toBe(3);
+    expect(memo.get(undefined, 'abc', compute)).toBe(3);
+    expect(calls).toBe(2);
   });
 });

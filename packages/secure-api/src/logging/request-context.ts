@@ -69,6 +69,25 @@ export function connectionOf(request: unknown): object | undefined {
   return typeof socket === 'object' && socket !== null ? socket : undefined;
 }
 
+/**
+ * What each connection last sent (a token, an API key) and what it came to, so that a keep-alive
+ * client repeating it costs a string comparison instead of the computation. Held weakly by the
+ * connection; a connection is only ever answered from what it sent itself.
+ */
+export class ConnectionMemo<T> {
+  private readonly last = new WeakMap<object, { readonly input: string; readonly output: T }>();
+
+  /** `compute(input)`, or what it gave for the same input last time on `connection`. */
+  get(connection: object | undefined, input: string, compute: (input: string) => T): T {
+    if (connection === undefined) return compute(input);
+    const last = this.last.get(connection);
+    if (last?.input === input) return last.output;
+    const output = compute(input);
+    this.last.set(connection, { input, output });
+    return output;
+  }
+}
+
 /** Records the route a request reached; done by the first guard, once per request. */
 export function setAction(request: AnyRequest, action: LoggedAction): void {
   rawRequestOf(request)[ACTION] = action;

@@ -185,7 +185,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     if ([url, cluster, client].filter((given) => given !== undefined).length !== 1) {
       throw invalid('RedisThrottlerStorage needs exactly one of "url", "cluster" and "client"');
     }
-    if (cluster !== undefined) clusterNodes(cluster);
+    const nodes = cluster === undefined ? undefined : clusterNodes(cluster);
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
       throw invalid(
         `"keyPrefix" must be a string without "{" or "}", got ${JSON.stringify(keyPrefix)}`,
@@ -221,8 +221,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       // deadline of the storage's own bounds the whole call.
       const own = client.isCluster ? undefined : (client as Redis).options.commandTimeout;
       this.deadlineMs = typeof own === 'number' ? undefined : commandTimeoutMs;
-    } else if (cluster !== undefined) {
-      const nodes = clusterNodes(cluster);
+    } else if (nodes !== undefined) {
       this.client = new Cluster(
         nodes.map(({ host, port }) => ({ host, port })),
         {

@@ -5,7 +5,7 @@ import { type Principal } from '../auth/principal.js';
 import { RouteRequirements } from '../auth/route-requirement.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
-import { connectionOf } from '../logging/request-context.js';
+import { ConnectionMemo, connectionOf } from '../logging/request-context.js';
 import { RequestLogContext } from '../logging/request-log-context.js';
 import { type ApiKeyResolver, type ApiKeyResult } from './api-key.js';
 import { AuthFailureLimiter } from './auth-failure.limiter.js';
@@ -199,17 +199,12 @@ export class EdgeThrottlerGuard extends TierGuard {
    * sending the same key costs a string comparison instead of a SHA-256 per request. Only the
    * connection that sent a value is ever answered from it.
    */
-  private readonly lastApiKey = new WeakMap<object, { value: string; result: ApiKeyResult }>();
+  private readonly lastApiKey = new ConnectionMemo<ApiKeyResult>();
 
   private apiKeyOf(request: ThrottledRequest, resolve: ApiKeyResolver): ApiKeyResult {
     const value = request.headers['x-api-key'];
-    const connection = connectionOf(request);
-    if (typeof value !== 'string' || connection === undefined) return resolve(value);
-    const last = this.lastApiKey.get(connection);
-    if (last?.value === value) return last.result;
-    const result = resolve(value);
-    this.lastApiKey.set(connection, { value, result });
-    return result;
+    if (typeof value !== 'string') return resolve(value);
+    return this.lastApiKey.get(connectionOf(request), value, resolve);
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
