@@ -1,4 +1,5 @@
-import { keySlot, type RedisCluster, redisCommand, startRedisCluster } from './redis-cluster.js';
+import { keySlot, type RedisCluster, startRedisCluster } from './redis-cluster.js';
+import { redisCommand } from './redis-server.js';
 
 describe('startRedisCluster', () => {
   let cluster: RedisCluster;

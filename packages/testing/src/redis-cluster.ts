@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RedisServer, startRedisServer } from './redis-server.js';
+import { redisCommand, type RedisServer, startRedisServer } from './redis-server.js';
 
 /** A Redis Cluster of `redis-server` children on loopback, started by {@link startRedisCluster}. */
 export interface RedisCluster {
@@ -52,45 +51,6 @@ export interface RedisClusterOptions {
 }
 
 const SLOTS = 16_384;
-
-/** One RESP command on a fresh connection; resolves to the reply's text (`OK`, `42`, a bulk string). */
-export function redisCommand(
-  port: number,
-  args: readonly string[],
-  timeoutMs = 2000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    let reply = Buffer.alloc(0);
-    const fail = (error: Error): void => {
-      socket.destroy();
-      reject(error);
-    };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`redis :${port} did not answer ${args[0]}`)));
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      const parts = args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
-      socket.write(`*${args.length}\r\n${parts.join('')}`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      reply = Buffer.concat([reply, chunk]);
-      const end = reply.indexOf('\r\n');
-      if (end === -1) return;
-      const head = reply.subarray(0, end).toString('latin1');
-      if (head.startsWith('-'))
-        return fail(new Error(`redis :${port} ${args[0]}: ${head.slice(1)}`));
-      if (!head.startsWith('$')) {
-        // A simple string (`+OK`) or an integer (`:42`): its text.
-        socket.destroy();
-        return resolve(head.slice(1));
-      }
-      const length = Number(head.slice(1));
-      if (reply.length < end + 2 + length + 2) return;
-      socket.destroy();
-      resolve(reply.subarray(end + 2, end + 2 + length).toString('utf8'));
-    });
-  });
-}
 
 /** CRC16/XMODEM, the checksum Redis Cluster hashes keys with. */
 function crc16(data: Buffer): number {

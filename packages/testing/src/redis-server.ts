@@ -45,8 +45,6 @@ export interface RedisServerOptions {
   args?: readonly string[];
 }
 
-const PING = '*1\r\n$4\r\nPING\r\n';
-
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -61,23 +59,51 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether a Redis on `port` answers `PING` with `+PONG` within `timeoutMs`. */
-function ping(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
+/** One RESP command on a fresh connection; resolves to the reply's text (`OK`, `42`, a bulk string). */
+export function redisCommand(
+  port: number,
+  args: readonly string[],
+  timeoutMs = 2000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
-    let reply = '';
-    const done = (ok: boolean): void => {
+    let reply = Buffer.alloc(0);
+    const fail = (error: Error): void => {
       socket.destroy();
-      resolve(ok);
+      reject(error);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write(PING));
+    socket.setTimeout(timeoutMs, () => fail(new Error(`redis :${port} did not answer ${args[0]}`)));
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      const parts = args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
+      socket.write(`*${args.length}\r\n${parts.join('')}`);
+    });
     socket.on('data', (chunk: Buffer) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      reply = Buffer.concat([reply, chunk]);
+      const end = reply.indexOf('\r\n');
+      if (end === -1) return;
+      const head = reply.subarray(0, end).toString('latin1');
+      if (head.startsWith('-'))
+        return fail(new Error(`redis :${port} ${args[0]}: ${head.slice(1)}`));
+      if (!head.startsWith('$')) {
+        // A simple string (`+OK`) or an integer (`:42`): its text.
+        socket.destroy();
+        return resolve(head.slice(1));
+      }
+      const length = Number(head.slice(1));
+      if (reply.length < end + 2 + length + 2) return;
+      socket.destroy();
+      resolve(reply.subarray(end + 2, end + 2 + length).toString('utf8'));
     });
   });
+}
+
+/** Whether a Redis on `port` answers `PING` with `+PONG` within `timeoutMs`. */
+function ping(port: number, timeoutMs: number): Promise<boolean> {
+  return redisCommand(port, ['PING'], timeoutMs).then(
+    (reply) => reply === 'PONG',
+    () => false,
+  );
 }
 
 /**

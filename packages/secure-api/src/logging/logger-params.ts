@@ -180,7 +180,7 @@ function completionFields(
   masking: Masker,
   request: Request,
   response: Response,
-  value: Record<string, unknown>,
+  durationMs: number,
 ): Record<string, unknown> {
   const action = actionOf(request);
   const principal = principalOf(request);
@@ -197,7 +197,7 @@ function completionFields(
       ? { userAgent: masking.sanitize(userAgent, MAX_USER_AGENT_LENGTH) }
       : {}),
     status: response.statusCode,
-    durationMs: value.durationMs,
+    durationMs,
   };
 }
 
@@ -217,9 +217,7 @@ function createRequestLog(masking: Masker, completionLine: boolean): RequestLog 
         const failure = error ?? (response as Response & { err?: unknown }).err;
         const failed = failure !== undefined || response.statusCode >= 500;
         const level = failed ? 'error' : response.statusCode >= 400 ? 'warn' : 'info';
-        const fields = completionFields(masking, request, response, {
-          durationMs: Date.now() - startedAt,
-        });
+        const fields = completionFields(masking, request, response, Date.now() - startedAt);
         // The error behind a 5xx is logged by the exception filter, with its cause chain.
         logger[level](fields, failed ? 'request failed' : 'request completed');
       };

@@ -279,23 +279,19 @@ export class PrincipalThrottlerGuard extends TierGuard {
   private readonly principalKeys = new WeakMap<Principal, string>();
 
   private keyOf(request: ThrottledRequest, principal: Principal): string {
-    const known = this.principalKeys.get(principal);
-    if (known !== undefined) return known;
-    const key = this.computeKey(request, principal);
-    // A principal without subject or client id is keyed by address: that is per request.
-    if (key.startsWith('p:')) this.principalKeys.set(principal, key);
-    return key;
-  }
-
-  private computeKey(request: ThrottledRequest, principal: Principal): string {
     const subject =
       principal.subject !== undefined
         ? `sub:${principal.subject}`
         : principal.clientId !== undefined
           ? `client:${principal.clientId}`
           : undefined;
-    return subject === undefined
-      ? `ip:${this.limiter.clientBucket(request)}`
-      : `p:${RateLimiter.principalKey(principal.issuer, subject)}`;
+    // A principal without subject or client id is keyed by address: that is per request.
+    if (subject === undefined) return `ip:${this.limiter.clientBucket(request)}`;
+    let key = this.principalKeys.get(principal);
+    if (key === undefined) {
+      key = `p:${RateLimiter.principalKey(principal.issuer, subject)}`;
+      this.principalKeys.set(principal, key);
+    }
+    return key;
   }
 }
