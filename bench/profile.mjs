@@ -7,6 +7,10 @@
 //     [--route get|post] [--seconds 10] [--connections 16] [--top 25] [--out DIR]
 //   node bench/profile.mjs --server logging [--logging on|off|context] [--adapter express] …
 //     (the logging benchmark's server, GET /items/42)
+//   node bench/profile.mjs --server throttle [--storage redis|nest-lab|memory] [--adapter …] …
+//     (the rate-limiting benchmark's server, GET /limited with an API key; Redis at REDIS_URL)
+//   node bench/profile.mjs --server validation [--route validated|raw] [--adapter …] …
+//     (the validation benchmark's server, POST /validated or /raw with the 10-member body)
 //
 // The .cpuprofile is kept in --out (default bench/results/profiles/): open it in Chrome DevTools
 // (Performance, "Load profile") or https://www.speedscope.app for the flame graph. Uses the
@@ -15,6 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { hashApiKey } from '@secure-api/nestjs';
 import { createLocalIssuer } from '@secure-api/testing';
 import { fail, log, setProgramName } from './lib/cli.mjs';
 import { BENCH_DIR, ROOT } from './lib/machine.mjs';
@@ -27,6 +32,7 @@ const { values } = parseArgs({
   options: {
     server: { type: 'string', default: 'peers' },
     logging: { type: 'string', default: 'on' },
+    storage: { type: 'string', default: 'redis' },
     stack: { type: 'string', default: 'ours' },
     adapter: { type: 'string', default: 'express' },
     cache: { type: 'string', default: 'on' },
@@ -52,8 +58,15 @@ for (const [name, value] of [
     fail(`--${name} must be an integer from 1 to 600`);
   }
 }
-if (!['get', 'post'].includes(values.route)) fail('--route must be get or post');
-if (!['peers', 'logging'].includes(values.server)) fail('--server must be peers or logging');
+if (!['peers', 'logging', 'throttle', 'validation'].includes(values.server)) {
+  fail('--server must be peers, logging, throttle or validation');
+}
+const routes = values.server === 'validation' ? ['validated', 'raw'] : ['get', 'post'];
+if (values.route === 'get' && values.server === 'validation') values.route = 'validated';
+if (!routes.includes(values.route)) fail(`--route must be ${routes.join(' or ')}`);
+if (!['redis', 'nest-lab', 'memory'].includes(values.storage)) {
+  fail('--storage must be redis, nest-lab or memory');
+}
 if (!['on', 'off', 'context'].includes(values.logging))
   fail('--logging must be on, off or context');
 if (!['RS256', 'ES256'].includes(values.alg)) fail('--alg must be RS256 or ES256');
@@ -225,6 +238,50 @@ async function plan(directory) {
       close: async () => undefined,
     };
   }
+  if (values.server === 'validation') {
+    return {
+      label: `validation, POST /${values.route} on ${values.adapter}`,
+      start: () =>
+        startServer({
+          script: join(BENCH_DIR, 'validation-server.mjs'),
+          nodeOptions,
+          args: [`--adapter=${values.adapter}`, maxSeconds],
+          label: `${values.adapter} validation server`,
+          pinning: { enabled: false },
+        }),
+      path: `/${values.route}`,
+      post: true,
+      headers: { 'content-type': 'application/json' },
+      close: async () => undefined,
+    };
+  }
+  if (values.server === 'throttle') {
+    const apiKey = 'profile-api-key-0123456789abcdef';
+    const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    return {
+      label: `rate limiting in ${values.storage} on ${values.adapter}`,
+      start: () =>
+        startServer({
+          script: join(BENCH_DIR, 'throttle-server.mjs'),
+          nodeOptions,
+          args: [
+            `--adapter=${values.adapter}`,
+            `--storage=${values.storage}`,
+            `--api-key-sha256=${hashApiKey(apiKey)}`,
+            ...(values.storage === 'memory'
+              ? []
+              : [`--redis-url=${redis}`, `--key-prefix=profile:${process.pid}:`]),
+            maxSeconds,
+          ],
+          label: `${values.adapter} ${values.storage} throttle server`,
+          pinning: { enabled: false },
+        }),
+      path: '/limited',
+      post: false,
+      headers: { 'x-api-key': apiKey },
+      close: async () => undefined,
+    };
+  }
   const issuer = await createLocalIssuer({ algorithms: ['RS256', 'ES256'] });
   const token = issuer.mint({
     alg: values.alg,
@@ -265,7 +322,11 @@ async function main() {
     values.out,
     values.server === 'logging'
       ? `logging-${values.adapter}-${values.logging}`
-      : `${values.stack}-${values.adapter}-${values.cache}-${values.alg}-${values.route}`,
+      : values.server === 'throttle'
+        ? `throttle-${values.adapter}-${values.storage}`
+        : values.server === 'validation'
+          ? `validation-${values.adapter}-${values.route}`
+          : `${values.stack}-${values.adapter}-${values.cache}-${values.alg}-${values.route}`,
   );
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(directory, { recursive: true });

@@ -17,17 +17,22 @@
 //   npm run bench:throttle     (builds first; same as: npm run build && node bench/throttle.mjs)
 //   BENCH_QUICK=1 node bench/throttle.mjs     smoke test: 2 rounds of 2 s, not kept as latest
 //   BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PIN, BENCH_QUIET_WAIT as for bench/run.mjs
-//   REDIS_URL (default redis://127.0.0.1:6379): the Redis both Redis arms count in
+//   REDIS_URL: the Redis both Redis arms count in. Unset, the run starts a redis-server of its
+//     own on a free loopback port (@secure-api/testing's startRedisServer) and, when pinning,
+//     pins it to the load generator's CPU: Redis stands for another machine, and does not take
+//     the servers' core (a shared Redis that lands on the server CPU makes an uncapped Redis arm
+//     wait on Redis instead of using its core). Set, that Redis is used as it runs.
 //
 // Per adapter the three servers run side by side, pinned to the same CPU; one round of each is a
 // turn (redis, nest-lab, memory). One warm-up turn, then measured turns after a quiet-machine
 // wait. Redis itself is another process on this machine: its CPU (from INFO cpu) is recorded per
 // round and left out of the "other load" that makes a turn disturbed. Every key the run writes is
 // under a prefix of its own, and is deleted at the end.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hashApiKey } from '@secure-api/nestjs';
-import { ADAPTERS } from '@secure-api/testing';
+import { ADAPTERS, startRedisServer } from '@secure-api/testing';
 import { Redis } from 'ioredis';
 import { commandLine, describeLoad, log, readLoadConfig, setProgramName } from './lib/cli.mjs';
 import {
@@ -48,7 +53,8 @@ import { compare, failures, median, round, summarise } from './lib/stats.mjs';
 setProgramName('bench/throttle');
 
 const SERVER = join(BENCH_DIR, 'throttle-server.mjs');
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis of the run: REDIS_URL, or the run's own (set by main before anything uses it). */
+let REDIS_URL = process.env.REDIS_URL;
 
 /** The arms, in the order of a turn: result name, --storage of the server. */
 const ARMS = Object.freeze([
@@ -91,6 +97,35 @@ function shownRedisUrl() {
   url.username = '';
   url.password = '';
   return url.href;
+}
+
+/**
+ * A redis-server of the run's own, pinned (when the run pins) to the load generator's CPU.
+ * Resolves to `{ server, pinnedCpu, description }`.
+ */
+async function startOwnRedis(pinning) {
+  const server = await startRedisServer();
+  let pinnedCpu = null;
+  if (pinning.enabled) {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    try {
+      const pid = /process_id:(\d+)/.exec(await client.info('server'))?.[1];
+      const pinned =
+        pid !== undefined &&
+        spawnSync('taskset', ['-pc', String(pinning.loadGeneratorCpu), pid], { stdio: 'ignore' })
+          .status === 0;
+      if (pinned) pinnedCpu = pinning.loadGeneratorCpu;
+    } finally {
+      client.disconnect();
+    }
+  }
+  const where =
+    pinnedCpu === null ? 'not pinned' : `pinned to CPU ${pinnedCpu} (the load generator's)`;
+  return {
+    server,
+    pinnedCpu,
+    description: `the run's own redis-server at ${server.url}, ${where}`,
+  };
 }
 
 /** The runner's own Redis client: CPU of the Redis server, the run's keys, their removal. */
@@ -321,10 +356,11 @@ async function benchAdapter(adapter, config, lifetimeSeconds, runPrefix, redis) 
     }
     for (const arm of arms) await preflight(arm, redis);
     const rows = [await measureArms(adapter, arms, config, redis, undefined)];
-    // Redis shares this machine's cores with the servers and the load generator, and our arm
-    // asks more of it per request (the sliding log): uncapped, our server waits on Redis
-    // instead of using its core. Held to a fraction of a core, every server is the bottleneck
-    // and Redis has CPU to spare: req/s at a fixed server CPU budget.
+    // Redis shares this machine's cores with the servers and the load generator (with
+    // REDIS_URL unset it is kept off the servers' core), and our arm asks more of it per request
+    // (the sliding log): a server can end up waiting on Redis instead of using its core. Held to
+    // a fraction of a core, every server is the bottleneck and Redis has CPU to spare: req/s at
+    // a fixed server CPU budget.
     const cap = capCpu(
       SERVER_CPU_CAP,
       arms.map((arm) => arm.server.child.pid),
@@ -409,11 +445,14 @@ async function main() {
   // Per adapter: the turns as they are, and again with the servers capped.
   const { typical, worst } = plannedSeconds(config, 2, ARMS.length);
   const lifetimeSeconds = Math.ceil(worst) + 120;
+  const own = process.env.REDIS_URL === undefined ? await startOwnRedis(config.pinning) : undefined;
+  if (own !== undefined) REDIS_URL = own.server.url;
   const redis = redisProbe();
   const results = [];
   let redisVersion;
   try {
     redisVersion = await redis.version();
+    if (own !== undefined) log(own.description);
     log(
       `bench/throttle: ${describeLoad(config)}, Redis ${redisVersion} at ${shownRedisUrl()}, ` +
         `about ${Math.ceil((ADAPTERS.length * typical) / 60)} min on a quiet machine` +
@@ -426,6 +465,7 @@ async function main() {
     const removed = await redis.removeUnder(runPrefix).catch(() => null);
     if (removed !== null) log(`removed the run's ${removed} Redis keys (${runPrefix}*)`);
     await redis.close();
+    await own?.server.stop();
   }
   const report = {
     benchmark: 'throttle',
@@ -440,7 +480,13 @@ async function main() {
     finishedAt: new Date().toISOString(),
     valid: results.every((r) => r.valid),
     ...measuredOn,
-    redis: { url: shownRedisUrl(), version: redisVersion, keyPrefix: runPrefix },
+    redis: {
+      url: shownRedisUrl(),
+      version: redisVersion,
+      keyPrefix: runPrefix,
+      started: own === undefined ? 'REDIS_URL, as it runs' : own.description,
+      pinnedCpu: own?.pinnedCpu ?? null,
+    },
     config: {
       ...config,
       order:
@@ -462,7 +508,7 @@ async function main() {
         'fail-closed (a failing Redis call of our storage is a 503, which invalidates the run)',
       storages: {
         redis:
-          'storage: { redis: { url, keyPrefix } }: RedisThrottlerStorage; one EVALSHA per guard (global + ip in the first, principal in the last)',
+          'storage: { redis: { url, keyPrefix } }: RedisThrottlerStorage; one EVALSHA per guard (global + ip in the first, principal in the last), auto-pipelined by its own client (the calls of one event-loop turn in one write)',
         nestLab:
           'storage: { increment } of new ThrottlerStorageRedisService(new Redis(url, { keyPrefix })): the module calls increment() once per tier, concurrently within a guard; one EVAL (whole script) each',
         memory: "storage: 'memory': MemoryThrottlerStorage, synchronous",

@@ -234,6 +234,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
           // Never re-send a command whose connection closed: Redis may have run it.
           retryDelayOnFailover: 0,
           clusterRetryStrategy: backoff,
+          // No auto-pipelining (see below): ioredis routes an auto-pipelined script call by its
+          // first argument, the number of keys, not by a key, and a pipeline must hold one slot.
           redisOptions: ownClientOptions(commandTimeoutMs, nodes[0]),
         },
       );
@@ -244,6 +246,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       this.client = new Redis(url as string, {
         enableOfflineQueue: false,
         ...ownClientOptions(commandTimeoutMs, undefined),
+        // The script calls of the requests handled in one turn of the event loop go out in one
+        // write (ioredis flushes them in setImmediate, before the loop waits for I/O again) and
+        // their replies come back in one read: a system call each way per burst instead of per
+        // request. Each call stays its own script run, answered and timed out on its own.
+        enableAutoPipelining: true,
         retryStrategy: backoff,
       });
       this.ownsClient = true;

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   createLogCapture,
@@ -231,6 +232,45 @@ describe('RedisThrottlerStorage on a shared Redis', () => {
     // EVALSHA answered NOSCRIPT, ioredis sent EVAL: two commands, the hit counted once.
     expect(sendCommand).toHaveBeenCalledTimes(2);
     expect(afterFlush.map((r) => r.totalHits)).toEqual([2, 3, 3]);
+  });
+
+  it('writes the script calls of one turn of the event loop in one write, each with its own answer, also after a SCRIPT FLUSH', async () => {
+    // The storage's own client (a url): it pipelines automatically; a given client does not.
+    const own = new RedisThrottlerStorage({
+      url: REDIS_URL,
+      keyPrefix: PREFIX,
+      logger: sharedLogs,
+      commandTimeoutMs: 2000,
+    });
+    const write = jest.spyOn(Socket.prototype, 'write');
+    try {
+      await until(() => own.available, 3000);
+      const keys = Array.from({ length: 40 }, () => key('burst'));
+      const burst = () =>
+        Promise.all(keys.map((k, index) => own.increment(k, 60_000, index + 1, 0, 'burst')));
+      // Key i has the limit i + 1. A hit over the limit is counted and refused; once a key is
+      // blocked its hits are not counted (as in the stock storage).
+      const expected = (bursts: number) =>
+        keys.map((_, index) => [Math.min(bursts, index + 2), bursts > index + 1]);
+      await burst();
+      write.mockClear();
+      const records = await burst();
+      expect(records.map((r) => [r.totalHits, r.isBlocked])).toEqual(expected(2));
+      expect(write).toHaveBeenCalledTimes(1);
+
+      await client.script('FLUSH');
+      const afterFlush = await burst();
+      expect(afterFlush.map((r) => [r.totalHits, r.isBlocked])).toEqual(expected(3));
+      // The pipelined EVALSHAs answered NOSCRIPT and ioredis sent each again, on its own, as an
+      // EVAL; the next burst is one write again.
+      write.mockClear();
+      const next = await burst();
+      expect(next.map((r) => [r.totalHits, r.isBlocked])).toEqual(expected(4));
+      expect(write).toHaveBeenCalledTimes(1);
+    } finally {
+      write.mockRestore();
+      await own.close();
+    }
   });
 });
 
