@@ -16,7 +16,13 @@ import {
   type LoggingOptions,
 } from './logging-options.js';
 import { Masker, maskingPinoOptions } from './masker.js';
-import { actionOf, clientAddressOf, principalOf } from './request-context.js';
+import {
+  actionOf,
+  clientAddressOf,
+  isPrincipalBound,
+  type LoggedPrincipal,
+  principalOf,
+} from './request-context.js';
 
 /** Longest request path and user agent written into a request log line. */
 const MAX_PATH_LENGTH = 1024;
@@ -59,6 +65,11 @@ export interface RequestLog {
    * {@link completionFields}.
    */
   watch(request: IncomingMessage, response: ServerResponse, logger: Logger): void;
+  /**
+   * Adds the principal, masked, to the bindings of `logger` (the request's own, made by the
+   * middleware) in place: what nestjs-pino's `assign()` does with a second child logger.
+   */
+  bindPrincipal(logger: Logger, principal: LoggedPrincipal): void;
 }
 
 let runtime: LoggingRuntime | undefined;
@@ -191,7 +202,7 @@ function completionFields(
     ...(action === undefined
       ? { path: masking.maskUrl(masking.sanitize(requestPath(request), MAX_PATH_LENGTH)) }
       : {}),
-    ...(principal === undefined ? {} : { principal }),
+    ...(principal === undefined || isPrincipalBound(request) ? {} : { principal }),
     ...(ip === undefined ? {} : { ip }),
     ...(typeof userAgent === 'string'
       ? { userAgent: masking.sanitize(userAgent, MAX_USER_AGENT_LENGTH) }
@@ -205,9 +216,21 @@ function completionFields(
 const REQUEST_ID_KEY = 'requestId';
 
 function createRequestLog(masking: Masker, completionLine: boolean): RequestLog {
+  // The masked form of each principal: the verified-token cache hands every request of a token
+  // the same (frozen) logged principal, so it is masked once. setBindings() does not run the
+  // root's onChild, which masks the bindings of a child logger.
+  const masked = new WeakMap<LoggedPrincipal, unknown>();
   return {
     requestIdKey: REQUEST_ID_KEY,
     completionLine,
+    bindPrincipal(logger, principal) {
+      let value = masked.get(principal);
+      if (value === undefined) {
+        value = masking.mask(principal);
+        masked.set(principal, value);
+      }
+      logger.setBindings({ principal: value });
+    },
     watch(request, response, logger) {
       const startedAt = Date.now();
       const done = (error?: unknown): void => {

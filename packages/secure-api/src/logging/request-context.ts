@@ -32,10 +32,14 @@ const ACTION = Symbol('secure-api.action');
 const PRINCIPAL = Symbol('secure-api.principal');
 const TRUST = Symbol('secure-api.trust');
 const ADDRESS = Symbol('secure-api.clientAddress');
+const LOGGER = Symbol('secure-api.requestLogger');
+const PRINCIPAL_BOUND = Symbol('secure-api.principalBound');
 
 interface Stamped {
   [ACTION]?: LoggedAction;
   [PRINCIPAL]?: LoggedPrincipal;
+  [LOGGER]?: object;
+  [PRINCIPAL_BOUND]?: true;
   [TRUST]?: TrustFunction;
   [ADDRESS]?: string | null;
 }
@@ -133,6 +137,29 @@ export function setPrincipal(request: AnyRequest, principal: LoggedPrincipal): v
 /** Who made the request, if anyone was authenticated. */
 export function principalOf(request: AnyRequest): LoggedPrincipal | undefined {
   return rawRequestOf(request)[PRINCIPAL];
+}
+
+/** Records the logger the module made for the request (its request context's). */
+export function setRequestLogger(request: AnyRequest, logger: object): void {
+  rawRequestOf(request)[LOGGER] = logger;
+}
+
+/** The logger the module made for the request, if it made one. */
+export function requestLoggerOf(request: AnyRequest): object | undefined {
+  return rawRequestOf(request)[LOGGER];
+}
+
+/** Records that the principal is a binding of the request's own logger. */
+export function markPrincipalBound(request: AnyRequest): void {
+  rawRequestOf(request)[PRINCIPAL_BOUND] = true;
+}
+
+/**
+ * Whether the principal is a binding of the request's own logger, so that the completion line,
+ * written by that logger, has it already.
+ */
+export function isPrincipalBound(request: AnyRequest): boolean {
+  return rawRequestOf(request)[PRINCIPAL_BOUND] === true;
 }
 
 /**

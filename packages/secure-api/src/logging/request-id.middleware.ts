@@ -14,6 +14,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { SECURE_API_OPTIONS } from '../secure-api.constants.js';
 import { type ResolvedSecureApiOptions } from '../secure-api.options.js';
 import { requestLogOf } from './logger-params.js';
+import { setRequestLogger } from './request-context.js';
 import { acceptsClientRequestId, assignRequestId } from './request-id.js';
 
 /**
@@ -48,6 +49,7 @@ export class RequestIdMiddleware implements NestMiddleware<IncomingMessage, Serv
         // runInContext made the context's logger: the root's child with the request id.
         const logger = pino.logger;
         (request as IncomingMessage & { log?: unknown }).log = logger;
+        setRequestLogger(request, logger);
         if (log.completionLine) log.watch(request, response, logger);
         next();
       },

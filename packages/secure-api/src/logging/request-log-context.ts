@@ -1,6 +1,14 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { type LoggedPrincipal, rawRequestOf, setPrincipal } from './request-context.js';
+import { type Logger } from 'pino';
+import { requestLogOf } from './logger-params.js';
+import {
+  type LoggedPrincipal,
+  markPrincipalBound,
+  rawRequestOf,
+  requestLoggerOf,
+  setPrincipal,
+} from './request-context.js';
 
 /**
  * Ties who made a request to everything logged about it: the completion line reads the
@@ -15,6 +23,16 @@ export class RequestLogContext {
   identify(request: Parameters<typeof rawRequestOf>[0], principal: LoggedPrincipal): void {
     setPrincipal(request, principal);
     if (this.pino === undefined) return;
+    // Still the logger the module's middleware made for the request (nothing assigned other
+    // fields since): the principal joins its bindings in place, and the completion line, which
+    // that logger writes, takes it from there. One child logger per request instead of two.
+    const own = requestLoggerOf(request);
+    const log = requestLogOf();
+    if (own !== undefined && log !== undefined && this.pino.logger === own) {
+      log.bindPrincipal(own as Logger, principal);
+      markPrincipalBound(request);
+      return;
+    }
     try {
       this.pino.assign({ principal });
     } catch {

@@ -242,6 +242,45 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     expect(logs.text()).not.toContain(reader.split('.')[2] as string);
   });
 
+  it('binds the principal, masked, once: in the completion line and in what the handler logs', async () => {
+    // A subject the masker must not let through: a Luhn-valid card number.
+    const carded = issuer.mint({ scope: 'profile.read', subject: '4111111111111111' });
+    await setLevel('debug');
+    try {
+      logs.clear();
+      const first = await send('/items/abc', { token: carded });
+      // The same token again: the verified-token cache hands over the same principal object.
+      const second = await send('/items/def', { token: carded });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      for (const [response, id] of [
+        [first, 'abc'],
+        [second, 'def'],
+      ] as const) {
+        const requestId = response.headers['x-request-id'] as string;
+        const principal = {
+          sub: '************1111',
+          client_id: 'client-abc',
+          authMethod: 'bearer',
+        };
+        expect(await logs.completionOf(requestId)).toMatchObject({ requestId, principal });
+        expect(logs.lines().find((line) => line.msg === `item ${id} read`)).toMatchObject({
+          requestId,
+          principal,
+        });
+        const completion = logs
+          .text()
+          .split('\n')
+          .filter((line) => line.includes(requestId) && line.includes('request completed'));
+        expect(completion).toHaveLength(1);
+        expect(completion[0]?.split('"principal":')).toHaveLength(2);
+      }
+      expect(logs.text()).not.toContain('4111111111111111');
+      expect(logs.text()).not.toContain(carded);
+    } finally {
+      await setLevel('info');
+    }
+  });
+
   describe('runtime level routes', () => {
     it('refuses GET and PUT without a token (401) and without logging.admin (403)', async () => {
       const body = JSON.stringify({ level: 'debug', ttlSeconds: 60 });
