@@ -94,6 +94,18 @@ describe('findPrototypeKeys', () => {
     expect(findPrototypeKeys(value)).toHaveLength(3);
   });
 
+  it('points through escaped member names and array items, and looks at arrays too', () => {
+    const value = JSON.parse('{"a/b":{"c~d":[{"ok":1},{"prototype":1}]},"list":[]}') as {
+      list: unknown[];
+    };
+    // Not something JSON.parse makes, but a query parser or app code could.
+    Object.defineProperty(value.list, '__proto__', { value: 1, enumerable: true });
+    expect(findPrototypeKeys(value)).toEqual([
+      { pointer: '/list/__proto__', detail: 'is not allowed' },
+      { pointer: '/a~1b/c~0d/1/prototype', detail: 'is not allowed' },
+    ]);
+  });
+
   it('finds nothing in ordinary values, primitives and binary data', () => {
     expect(findPrototypeKeys({ name: 'constructor', list: ['__proto__'] })).toEqual([]);
     expect(findPrototypeKeys('__proto__')).toEqual([]);

@@ -2,7 +2,7 @@ import { type ValidationError } from '@nestjs/common';
 import { type FieldError } from '../errors/problem-details.js';
 import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
-import { appendPointer } from './json-pointer.js';
+import { appendPointer, type PointerPath, pointerOf } from './json-pointer.js';
 
 /** A failed check, relative to the value one pipe call validated. */
 export interface RelativeFieldError {
@@ -94,29 +94,40 @@ export function toFieldErrors(errors: readonly ValidationError[]): RelativeField
  */
 export function findPrototypeKeys(value: unknown): RelativeFieldError[] {
   const found: RelativeFieldError[] = [];
+  if (typeof value !== 'object' || value === null) return found;
   const visited = new WeakSet<object>();
-  const pending: Array<{ readonly node: unknown; readonly pointer: string }> = [
-    { node: value, pointer: '' },
-  ];
+  const pending: Visit[] = [{ node: value, path: undefined }];
   while (pending.length > 0 && found.length < MAX_FIELD_ERRORS) {
     // The loop condition holds, so there is an item to pop.
-    const { node, pointer } = pending.pop()!;
-    if (typeof node !== 'object' || node === null || visited.has(node)) continue;
-    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer) continue;
+    const visit = pending.pop()!;
+    const node = visit.node;
+    if (visited.has(node) || ArrayBuffer.isView(node) || node instanceof ArrayBuffer) continue;
     visited.add(node);
-    if (!Array.isArray(node)) {
-      for (const key of PROTOTYPE_KEYS) {
-        if (Object.hasOwn(node, key)) {
-          found.push({ pointer: appendPointer(pointer, key), detail: 'is not allowed' });
-        }
+    for (const key of PROTOTYPE_KEYS) {
+      if (Object.hasOwn(node, key)) {
+        found.push({
+          pointer: appendPointer(pointerOf(visit.path), key),
+          detail: 'is not allowed',
+        });
       }
     }
-    // Object.entries skips the holes of a sparse array and never reads the prototype chain.
-    for (const [key, child] of Object.entries(node)) {
-      pending.push({ node: child, pointer: appendPointer(pointer, key) });
+    // Own enumerable names only: the holes of a sparse array are not listed, and an own
+    // "__proto__" member is read as itself, never the prototype chain. Only objects are
+    // visited; the pointer of one is made only if something is found under it.
+    for (const key of Object.keys(node)) {
+      const child: unknown = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) {
+        pending.push({ node: child, path: { key, up: visit.path } });
+      }
     }
   }
   return found.slice(0, MAX_FIELD_ERRORS);
+}
+
+/** An object {@link findPrototypeKeys} visits, and where. */
+interface Visit {
+  readonly node: object;
+  readonly path: PointerPath | undefined;
 }
 
 /** The `400 ERR_SECURE_API_VALIDATION_FAILED` problem listing `errors`. */

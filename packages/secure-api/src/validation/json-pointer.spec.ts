@@ -1,4 +1,4 @@
-import { appendPointer, escapePointerToken } from './json-pointer.js';
+import { appendPointer, escapePointerToken, pointerOf } from './json-pointer.js';
 
 describe('JSON Pointer (RFC 6901)', () => {
   it.each([
@@ -17,5 +17,14 @@ describe('JSON Pointer (RFC 6901)', () => {
       '/items/0/name',
     );
     expect(appendPointer('', 'a/b')).toBe('/a~1b');
+  });
+
+  it('makes the pointer of a walk path from the root down, escaping each name', () => {
+    expect(pointerOf(undefined)).toBe('');
+    const items = { key: 'items', up: undefined };
+    const second = { key: '1', up: items };
+    expect(pointerOf({ key: 'a/b~c', up: second })).toBe('/items/1/a~1b~0c');
+    // Siblings share the path above them.
+    expect(pointerOf({ key: 'name', up: second })).toBe('/items/1/name');
   });
 });

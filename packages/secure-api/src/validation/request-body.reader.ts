@@ -9,7 +9,7 @@ import { SecureApiErrorCode } from '../errors/secure-api-error-code.js';
 import { SecureApiHttpError } from '../errors/secure-api-http.error.js';
 import { type ResolvedBodyOptions } from './body-options.js';
 import { validationFailed } from './field-errors.js';
-import { appendPointer } from './json-pointer.js';
+import { appendPointer, type PointerPath, pointerOf } from './json-pointer.js';
 
 /** What the module does with a request body, by its media type. */
 export type BodyKind = 'json' | 'urlencoded' | 'passthrough' | 'unsupported';
@@ -184,11 +184,11 @@ function shapeError(value: unknown, options: ResolvedBodyOptions): SecureApiHttp
   if (typeof value === 'string' && value.length > maxStringLength) {
     return tooLong('', `must be shorter than or equal to ${maxStringLength} characters`);
   }
-  const pending: { node: unknown; depth: number; pointer: string }[] = [
-    { node: value, depth: 1, pointer: '' },
+  const pending: { node: unknown; depth: number; path: PointerPath | undefined }[] = [
+    { node: value, depth: 1, path: undefined },
   ];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { node, depth, pointer } = item;
+    const { node, depth, path } = item;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > maxDepth) {
       return bodyError(
@@ -198,21 +198,24 @@ function shapeError(value: unknown, options: ResolvedBodyOptions): SecureApiHttp
       );
     }
     if (Array.isArray(node) && node.length > maxArrayLength) {
-      return tooLong(pointer, `must contain no more than ${maxArrayLength} elements`);
+      return tooLong(pointerOf(path), `must contain no more than ${maxArrayLength} elements`);
     }
     for (const [key, child] of Object.entries(node)) {
       if (key.length > maxStringLength) {
-        return tooLong(pointer, `has a member name longer than ${maxStringLength} characters`);
+        return tooLong(
+          pointerOf(path),
+          `has a member name longer than ${maxStringLength} characters`,
+        );
       }
       if (typeof child === 'string') {
         if (child.length > maxStringLength) {
           return tooLong(
-            appendPointer(pointer, key),
+            appendPointer(pointerOf(path), key),
             `must be shorter than or equal to ${maxStringLength} characters`,
           );
         }
       } else if (typeof child === 'object' && child !== null) {
-        pending.push({ node: child, depth: depth + 1, pointer: appendPointer(pointer, key) });
+        pending.push({ node: child, depth: depth + 1, path: { key, up: path } });
       }
     }
   }
