@@ -281,6 +281,32 @@ describe.each(ADAPTERS)('request logging on %s', (adapter) => {
     }
   });
 
+  it("keeps the app's own assign()ed fields and the principal when the app assigned first", async () => {
+    await setLevel('debug');
+    try {
+      logs.clear();
+      const response = await send('/items/ghi', { token: reader, headers: { 'x-tenant': 'acme' } });
+      expect(response.status).toBe(200);
+      const requestId = response.headers['x-request-id'] as string;
+      const principal = { sub: 'bob', client_id: 'client-abc', authMethod: 'bearer' };
+      // The handler logs through the context's logger: the app's field and the principal.
+      expect(logs.lines().find((line) => line.msg === 'item ghi read')).toMatchObject({
+        requestId,
+        tenant: 'acme',
+        principal,
+      });
+      const completion = logs
+        .text()
+        .split('\n')
+        .filter((line) => line.includes(requestId) && line.includes('request completed'));
+      expect(completion).toHaveLength(1);
+      expect(JSON.parse(completion[0] as string)).toMatchObject({ requestId, principal });
+      expect(completion[0]?.split('"principal":')).toHaveLength(2);
+    } finally {
+      await setLevel('info');
+    }
+  });
+
   describe('runtime level routes', () => {
     it('refuses GET and PUT without a token (401) and without logging.admin (403)', async () => {
       const body = JSON.stringify({ level: 'debug', ttlSeconds: 60 });
