@@ -56,6 +56,12 @@ const SERVER = join(BENCH_DIR, 'throttle-server.mjs');
 /** The Redis of the run: REDIS_URL, or the run's own (set by main before anything uses it). */
 let REDIS_URL = process.env.REDIS_URL;
 
+/**
+ * Share of its CPU (a core, or the cap) both servers of a comparison must use for the row to be
+ * marked server-bound; below it the result says "latency-bound".
+ */
+const SERVER_BOUND_SHARE = 0.9;
+
 /** The arms, in the order of a turn: result name, --storage of the server. */
 const ARMS = Object.freeze([
   ['redis', 'redis'],
@@ -310,6 +316,11 @@ async function measureArms(adapter, arms, config, redis, cpuCap) {
       armFigures(arm, measured.warmup[arm.name], measured.rounds[arm.name]),
     ]),
   );
+  // A ratio of req/s compares throughputs only where both servers fill the CPU they have; a
+  // server below that waits on something else (here, its Redis round trips), and its row
+  // measures latency at this many connections as much as throughput.
+  const budget = cpuCap ?? 1;
+  const bound = (arm) => figures[arm].median.serverCores >= SERVER_BOUND_SHARE * budget;
   const comparisons = COMPARISONS.map(({ name, a, b, target }) => {
     const ratios = compare(figures[a], figures[b]);
     return {
@@ -319,6 +330,7 @@ async function measureArms(adapter, arms, config, redis, cpuCap) {
       ...ratios,
       target,
       pass: ratios.ratio >= target,
+      serverBound: bound(a) && bound(b),
     };
   });
   return {
@@ -424,7 +436,9 @@ function printResults(results) {
         c.medianRoundRatio.toFixed(3),
         c.addedMicrosPerRequest.toFixed(1),
         `≥ ${c.target}`,
-        (!r.valid ? 'INVALID' : c.pass ? 'PASS' : 'MISS') + (r.disturbed ? ' (disturbed)' : ''),
+        (!r.valid ? 'INVALID' : c.pass ? 'PASS' : 'MISS') +
+          (r.disturbed ? ' (disturbed)' : '') +
+          (c.serverBound ? '' : ' (latency-bound)'),
       ]),
     ),
   );
@@ -495,6 +509,7 @@ async function main() {
         'ratio = median(B req/s) / median(A req/s); latencies are medians of per-round p50/p99',
       disturbed:
         'a turn is disturbed when, in one of its rounds, the rest of the machine besides the server, the load generator and the Redis server (INFO cpu) used more than disturbedAboveCores',
+      serverBound: `a comparison is serverBound when the median server CPU of both of its arms is at least ${SERVER_BOUND_SHARE} of what the server may use (a core, or cpuCap); otherwise the row measures latency at this many connections as much as throughput, and is printed "latency-bound"`,
       adapters: ADAPTERS,
       route:
         'GET /limited, @Public(), answers {"ok":true}; every request sends X-Api-Key of the configured key "bench"',
