@@ -258,6 +258,22 @@ describe('MemoryThrottlerStorage', () => {
       expect(storage.size).toBe(1000);
     });
 
+    it('never evicts a key hit once in every maxKeys / 2 hits, and evicts one hit no more', async () => {
+      const storage = new MemoryThrottlerStorage({ maxKeys: 10, now: () => T0 });
+      const hit = (key: string): Promise<ThrottlerStorageRecord> =>
+        storage.increment(key, 60_000, 1_000_000, 0, 'default');
+      await hit('hot');
+      await hit('cold');
+      // Four new keys between two hits of "hot": five hits in all, half of maxKeys.
+      for (let i = 0; i < 400; i++) {
+        await hit(`flood-${i}`);
+        if (i % 4 === 3) await hit('hot');
+      }
+      expect((await hit('hot')).totalHits).toBe(102);
+      expect((await hit('cold')).totalHits).toBe(1);
+      expect(storage.size).toBe(10);
+    });
+
     it('forgets every key on clear() and on application shutdown', async () => {
       const storage = new MemoryThrottlerStorage();
       await storage.increment('a', 1000, 1, 0, 'default');

@@ -91,6 +91,8 @@ interface KeyState {
   /** End of the current block, epoch ms; 0 when never blocked. */
   blockExpiresAt: number;
   isBlocked: boolean;
+  /** The storage's hit count when the key was last moved to the back of the eviction order. */
+  movedAt: number;
 }
 
 const DEFAULT_MAX_KEYS = 50_000;
@@ -103,8 +105,12 @@ const DEFAULT_MAX_KEYS = 50_000;
  *   next hit (nestjs/throttler#2629, #2665);
  * - O(1) amortised work per hit (the stock storage filters the key's whole hit list on every
  *   hit, so a hot key with 10 000 hits in its window costs 10 000 comparisons per request);
- * - at most `maxKeys` keys, least recently hit evicted first. A key holds at most `limit + 1`
- *   hit timestamps, because hits refused while over the limit are not recorded.
+ * - at most `maxKeys` keys, least recently hit evicted first: a key hit again is moved to the
+ *   back of the eviction order once at least `maxKeys / 2` hits of the storage have passed since
+ *   it was last moved, so a key hit at least once in every `maxKeys / 2` hits is never evicted,
+ *   and the tiers of one request, hit in turn, do not move their keys on every hit. A key holds
+ *   at most `limit + 1` hit timestamps, because hits refused while over the limit are not
+ *   recorded.
  *
  * Semantics, exactly as the stock storage: a key counts the hits of the last `ttl`
  * milliseconds, each expiring `ttl` after it was counted (a sliding log, not a fixed window);
@@ -142,7 +148,8 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
   private readonly keys = new Map<string, KeyState>();
   private readonly maxKeys: number;
   private readonly now: () => number;
-  private lastKey: string | undefined;
+  /** Hits so far (the clock of the eviction order); safe as a number for 2^53 hits. */
+  private hitCount = 0;
 
   constructor(options: MemoryThrottlerStorageOptions = {}) {
     const { maxKeys = DEFAULT_MAX_KEYS, now = () => Date.now() } = options;
@@ -242,7 +249,6 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
   /** Forgets every key. */
   clear(): void {
     this.keys.clear();
-    this.lastKey = undefined;
   }
 
   /** Forgets every key when the application shuts down. */
@@ -252,20 +258,30 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
 
   /** The key's state, created if new, and marked most recently used. */
   private touch(mapKey: string, now: number, ttl: number): KeyState {
+    const count = ++this.hitCount;
     let state = this.keys.get(mapKey);
     if (state === undefined) {
-      state = { hits: new HitLog(), expiresAt: now + ttl, blockExpiresAt: 0, isBlocked: false };
+      state = {
+        hits: new HitLog(),
+        expiresAt: now + ttl,
+        blockExpiresAt: 0,
+        isBlocked: false,
+        movedAt: count,
+      };
       if (this.keys.size >= this.maxKeys) {
         const oldest = this.keys.keys().next();
         if (oldest.done !== true) this.keys.delete(oldest.value);
       }
       this.keys.set(mapKey, state);
-    } else if (this.lastKey !== mapKey) {
-      // A hot key hit again and again is already last: skip the delete and re-insert.
+    } else if (count - state.movedAt >= this.maxKeys / 2) {
+      // Since the key was last moved, fewer than maxKeys / 2 keys can have been added or moved
+      // behind it (one per hit), so in a full map about half of them are still ahead of it and
+      // must be evicted first. Moving it only past that spares a Map delete and insert on
+      // nearly every hit of a hot key.
       this.keys.delete(mapKey);
       this.keys.set(mapKey, state);
+      state.movedAt = count;
     }
-    this.lastKey = mapKey;
     return state;
   }
 }
