@@ -5,6 +5,9 @@ import { SecureApiErrorCode } from './errors/secure-api-error-code.js';
  * A module option refused at bootstrap: the message names the option path, what is wrong and,
  * where there is one, how to fix it (`"throttle.tiers[1].ttl" must be a positive integer`).
  */
+/** What a set of options configures: the first word of an {@link OptionsError}'s message. */
+export type OptionsSubject = 'SecureApiModule' | 'SecureHttpClient';
+
 export class OptionsError extends SecureApiError {
   /**
    * @param subject what the options configure, the message's first word
@@ -14,7 +17,7 @@ export class OptionsError extends SecureApiError {
     problem: string,
     fix?: string,
     cause?: unknown,
-    subject: 'SecureApiModule' | 'SecureHttpClient' = 'SecureApiModule',
+    subject: OptionsSubject = 'SecureApiModule',
   ) {
     super(
       SecureApiErrorCode.INVALID_OPTIONS,
@@ -73,9 +76,16 @@ export function describeValue(value: unknown): string {
 }
 
 /** `fallback` when absent; otherwise `true` or `false`. */
-export function booleanOption(value: unknown, path: string, fallback: boolean): boolean {
+export function booleanOption(
+  value: unknown,
+  path: string,
+  fallback: boolean,
+  subject?: OptionsSubject,
+): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new OptionsError(path, 'must be true or false');
+  if (typeof value !== 'boolean') {
+    throw new OptionsError(path, 'must be true or false', undefined, undefined, subject);
+  }
   return value;
 }
 
@@ -88,9 +98,12 @@ export function knownKeys(
   path: string,
   known: Iterable<string>,
   fix: (key: string) => string = () => `use one of ${[...known].join(', ')}`,
+  subject?: OptionsSubject,
 ): void {
   const names = new Set(known);
   for (const key of Object.keys(value)) {
-    if (!names.has(key)) throw new OptionsError(`${path}.${key}`, 'is not an option', fix(key));
+    if (!names.has(key)) {
+      throw new OptionsError(`${path}.${key}`, 'is not an option', fix(key), undefined, subject);
+    }
   }
 }

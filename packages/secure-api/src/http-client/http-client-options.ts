@@ -1,5 +1,10 @@
 import { type SecureApiError } from '../errors/secure-api.error.js';
-import { isRecord, OptionsError } from '../option-checks.js';
+import {
+  booleanOption as checkBoolean,
+  isRecord,
+  knownKeys as checkKnownKeys,
+  OptionsError,
+} from '../option-checks.js';
 
 /** Retries of {@link SecureHttpClientOptions.retry}. */
 export interface HttpClientRetryOptions {
@@ -239,11 +244,7 @@ export function invalidOption(path: string, problem: string, fix?: string): Secu
 }
 
 function knownKeys(value: Record<string, unknown>, path: string, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw invalidOption(`${path}.${key}`, 'is not an option', `use one of ${known.join(', ')}`);
-    }
-  }
+  checkKnownKeys(value, path, known, undefined, 'SecureHttpClient');
 }
 
 function section(value: unknown, path: string): Record<string, unknown> {
@@ -273,9 +274,7 @@ export function integerOption(
 }
 
 function booleanOption(value: unknown, path: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidOption(path, 'must be true or false');
-  return value;
+  return checkBoolean(value, path, fallback, 'SecureHttpClient');
 }
 
 function nonEmptyString(value: unknown, path: string): string {
