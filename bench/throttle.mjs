@@ -28,13 +28,19 @@
 // wait. Redis itself is another process on this machine: its CPU (from INFO cpu) is recorded per
 // round and left out of the "other load" that makes a turn disturbed. Every key the run writes is
 // under a prefix of its own, and is deleted at the end.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hashApiKey } from '@secure-api/nestjs';
 import { ADAPTERS, startRedisServer } from '@secure-api/testing';
 import { Redis } from 'ioredis';
-import { commandLine, describeLoad, log, readLoadConfig, setProgramName } from './lib/cli.mjs';
+import {
+  commandLine,
+  describeLoad,
+  log,
+  pinProcess,
+  readLoadConfig,
+  setProgramName,
+} from './lib/cli.mjs';
 import {
   awaitQuiet,
   BENCH_DIR,
@@ -106,32 +112,18 @@ function shownRedisUrl() {
 }
 
 /**
- * A redis-server of the run's own, pinned (when the run pins) to the load generator's CPU.
- * Resolves to `{ server, pinnedCpu, description }`.
+ * Pins the run's own redis-server (when the run pins) to the load generator's CPU, found by the
+ * pid it reports. Resolves to `{ pinnedCpu, description }`.
  */
-async function startOwnRedis(pinning) {
-  const server = await startRedisServer();
-  let pinnedCpu = null;
-  if (pinning.enabled) {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    try {
-      const pid = /process_id:(\d+)/.exec(await client.info('server'))?.[1];
-      const pinned =
-        pid !== undefined &&
-        spawnSync('taskset', ['-pc', String(pinning.loadGeneratorCpu), pid], { stdio: 'ignore' })
-          .status === 0;
-      if (pinned) pinnedCpu = pinning.loadGeneratorCpu;
-    } finally {
-      client.disconnect();
-    }
-  }
+async function pinOwnRedis(redis, pinning) {
+  const pid = pinning.enabled ? await redis.pid() : undefined;
+  const pinnedCpu =
+    pid !== undefined && pinProcess(pid, pinning.loadGeneratorCpu)
+      ? pinning.loadGeneratorCpu
+      : null;
   const where =
     pinnedCpu === null ? 'not pinned' : `pinned to CPU ${pinnedCpu} (the load generator's)`;
-  return {
-    server,
-    pinnedCpu,
-    description: `the run's own redis-server at ${server.url}, ${where}`,
-  };
+  return { pinnedCpu, description: `the run's own redis-server at ${REDIS_URL}, ${where}` };
 }
 
 /** The runner's own Redis client: CPU of the Redis server, the run's keys, their removal. */
@@ -157,6 +149,8 @@ function redisProbe() {
   };
   return {
     version: async () => (await info('server')).redis_version ?? null,
+    /** The Redis server's process id, as it reports it. */
+    pid: async () => (await info('server')).process_id,
     /** CPU seconds the Redis server has used, user + system. */
     cpuSeconds: async () => {
       const cpu = await info('cpu');
@@ -459,14 +453,18 @@ async function main() {
   // Per adapter: the turns as they are, and again with the servers capped.
   const { typical, worst } = plannedSeconds(config, 2, ARMS.length);
   const lifetimeSeconds = Math.ceil(worst) + 120;
-  const own = process.env.REDIS_URL === undefined ? await startOwnRedis(config.pinning) : undefined;
-  if (own !== undefined) REDIS_URL = own.server.url;
+  const ownServer = process.env.REDIS_URL === undefined ? await startRedisServer() : undefined;
+  if (ownServer !== undefined) REDIS_URL = ownServer.url;
   const redis = redisProbe();
   const results = [];
   let redisVersion;
+  let own;
   try {
     redisVersion = await redis.version();
-    if (own !== undefined) log(own.description);
+    if (ownServer !== undefined) {
+      own = await pinOwnRedis(redis, config.pinning);
+      log(own.description);
+    }
     log(
       `bench/throttle: ${describeLoad(config)}, Redis ${redisVersion} at ${shownRedisUrl()}, ` +
         `about ${Math.ceil((ADAPTERS.length * typical) / 60)} min on a quiet machine` +
@@ -479,7 +477,7 @@ async function main() {
     const removed = await redis.removeUnder(runPrefix).catch(() => null);
     if (removed !== null) log(`removed the run's ${removed} Redis keys (${runPrefix}*)`);
     await redis.close();
-    await own?.server.stop();
+    await ownServer?.stop();
   }
   const report = {
     benchmark: 'throttle',

@@ -101,18 +101,19 @@ export function readPinning() {
   if (cpus < 2) return { enabled: false, reason: 'fewer than 2 CPUs' };
   const loadGenerator = 0;
   const server = cpus - 1;
-  const pinned = spawnSync(
-    'taskset',
-    ['-a', '-p', '-c', String(loadGenerator), String(process.pid)],
-    {
-      stdio: 'ignore',
-      timeout: 5_000,
-    },
-  );
-  if (pinned.error || pinned.status !== 0) {
+  if (!pinProcess(process.pid, loadGenerator)) {
     return { enabled: false, reason: 'taskset failed or is not installed' };
   }
   return { enabled: true, tool: 'taskset', loadGeneratorCpu: loadGenerator, serverCpu: server };
+}
+
+/** Pins a running process, all of its threads, to `cpu` (taskset); whether that worked. */
+export function pinProcess(pid, cpu) {
+  const pinned = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], {
+    stdio: 'ignore',
+    timeout: 5_000,
+  });
+  return !pinned.error && pinned.status === 0;
 }
 
 /** How this run was started, for the results: the options set, then the command. */
